@@ -1,0 +1,69 @@
+import { invalidArgument } from "../errors.js";
+
+/** Bounds on what a campaign may be. They are part of the API: the README lists them. */
+export const LIMITS = {
+  nameMaxChars: 200,
+  totalMin: 1,
+  totalMax: 10_000_000,
+  /** A start instant this far from now, either way, is almost surely a mistake. */
+  startMaxPastMs: 366 * 24 * 3600 * 1000,
+  startMaxFutureMs: 5 * 366 * 24 * 3600 * 1000,
+  userIdMaxChars: 128,
+  pageSizeMax: 1000,
+  pageSizeDefault: 100,
+} as const;
+
+export type CreateCampaignInput = { name: string; startTimeMs: number | undefined; totalCoupons: bigint };
+export type ValidCampaign = { name: string; startTimeMs: number; totalCoupons: number };
+
+// C0/C1 controls and unpaired surrogates make names that cannot be shown or stored faithfully.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function validateCreateCampaign(input: CreateCampaignInput, nowMs: number): ValidCampaign {
+  const name = input.name.trim();
+  if (name.length === 0) throw invalidArgument("name must not be empty");
+  if ([...name].length > LIMITS.nameMaxChars) {
+    throw invalidArgument(`name must be at most ${LIMITS.nameMaxChars} characters`);
+  }
+  if (CONTROL_CHARS.test(name) || !name.isWellFormed()) {
+    throw invalidArgument("name must not contain control characters or broken Unicode");
+  }
+  if (input.startTimeMs === undefined) throw invalidArgument("start_time is required");
+  if (!Number.isFinite(input.startTimeMs)) throw invalidArgument("start_time is not a valid instant");
+  if (input.startTimeMs < nowMs - LIMITS.startMaxPastMs) {
+    throw invalidArgument("start_time must not be more than a year in the past");
+  }
+  if (input.startTimeMs > nowMs + LIMITS.startMaxFutureMs) {
+    throw invalidArgument("start_time must not be more than five years in the future");
+  }
+  const total = input.totalCoupons;
+  if (total < BigInt(LIMITS.totalMin) || total > BigInt(LIMITS.totalMax)) {
+    throw invalidArgument(`total_coupons must be between ${LIMITS.totalMin} and ${LIMITS.totalMax}, got ${total}`);
+  }
+  return { name, startTimeMs: input.startTimeMs, totalCoupons: Number(total) };
+}
+
+/** Campaign ids are positive; 0 is what an absent field decodes to. */
+export function validateCampaignId(id: bigint): number {
+  if (id <= 0n) throw invalidArgument(`campaign_id must be a positive integer, got ${id}`);
+  if (id > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument(`campaign_id ${id} is out of range`);
+  return Number(id);
+}
+
+export function validateUserId(userId: string): string {
+  if (userId.length > LIMITS.userIdMaxChars) {
+    throw invalidArgument(`user_id must be at most ${LIMITS.userIdMaxChars} characters`);
+  }
+  if (userId.length > 0 && (CONTROL_CHARS.test(userId) || !userId.isWellFormed())) {
+    throw invalidArgument("user_id must not contain control characters or broken Unicode");
+  }
+  return userId;
+}
+
+export function validatePageSize(pageSize: number): number {
+  if (pageSize < 0 || pageSize > LIMITS.pageSizeMax) {
+    throw invalidArgument(`page_size must be between 0 and ${LIMITS.pageSizeMax}, got ${pageSize}`);
+  }
+  return pageSize === 0 ? LIMITS.pageSizeDefault : pageSize;
+}

@@ -1,0 +1,45 @@
+import { z } from "zod";
+
+/**
+ * Every setting the service reads, parsed once at start-up. Nothing else reads `process.env`.
+ * Defaults work on a developer machine with local MariaDB and Redis.
+ */
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .refine((u) => u.startsWith("mysql://"), "must be a mysql:// URL")
+    .default("mysql://root@127.0.0.1:3306/coupons"),
+  REDIS_URL: z
+    .string()
+    .url()
+    .refine((u) => /^rediss?:\/\//.test(u), "must be a redis:// URL")
+    .default("redis://127.0.0.1:6379"),
+  /** Prepended to every Redis key; lets tests and several deployments share one Redis. */
+  REDIS_KEY_PREFIX: z.string().max(64).default(""),
+  /** `on`: serve and persist; `off`: serve only; `only`: persist only, no HTTP server. */
+  PERSISTER: z.enum(["on", "off", "only"]).default("on"),
+  /** `fast`: IssueCoupon through its dedicated handler; `connect`: through the connect-es router. */
+  ISSUE_PATH: z.enum(["fast", "connect"]).default("fast"),
+  /** Redis command timeout for request paths, in ms: a request never waits longer on Redis. */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses the environment, listing every problem at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,80 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { PoolLoader } from "./campaigns/load-pool.js";
+import { loadCodeSecret } from "./campaigns/repository.js";
+import { CodeGenerator } from "./codes/generator.js";
+import { createDb, createPool, ensureDatabase, parseDatabaseUrl, type Db, type MysqlPool } from "./db/client.js";
+import { runMigrations } from "./db/migrate.js";
+import { createRedis } from "./redis/client.js";
+import { RedisKeys } from "./redis/keys.js";
+import { registerScripts, type ScriptedRedis } from "./redis/scripts.js";
+
+/** Everything that holds a connection or a secret, built once at start and closed on shutdown. */
+export type Deps = {
+  config: Config;
+  logger: Logger;
+  mysqlPool: MysqlPool;
+  db: Db;
+  /** Auto-pipelined connection for IssueCoupon. */
+  redis: ScriptedRedis;
+  /** Connection for bulk work: pool loads, the persister, whole-stream reads. */
+  bulkRedis: Redis;
+  keys: RedisKeys;
+  codes: CodeGenerator;
+  loader: PoolLoader;
+};
+
+/** A start-up failure a person can act on: what is down, where, and how to start it. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+function where(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol === "mysql:" ? 3306 : 6379)}`;
+}
+
+export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const target = parseDatabaseUrl(config.DATABASE_URL);
+  try {
+    await ensureDatabase(target);
+  } catch (err) {
+    throw new StartupError(
+      `MySQL is not reachable at ${where(config.DATABASE_URL)} (${(err as Error).message}).\n` +
+        "Start it (on this machine: start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd)\n" +
+        "or point DATABASE_URL at a running server.",
+    );
+  }
+  const mysqlPool = createPool(target);
+  mysqlPool.on("connection", (conn) => conn.on("error", (err) => logger.warn({ err }, "MySQL connection error")));
+  const db = createDb(mysqlPool);
+  await runMigrations(db, mysqlPool);
+  const codes = new CodeGenerator(await loadCodeSecret(db));
+
+  const redis = registerScripts(createRedis(config.REDIS_URL, "issue", config.REDIS_COMMAND_TIMEOUT_MS));
+  const bulkRedis = createRedis(config.REDIS_URL, "bulk", config.REDIS_COMMAND_TIMEOUT_MS);
+  for (const r of [redis, bulkRedis]) r.on("error", (err) => logger.debug({ err }, "Redis connection error"));
+  try {
+    await Promise.all([redis.connect(), bulkRedis.connect()]);
+  } catch (err) {
+    redis.disconnect();
+    bulkRedis.disconnect();
+    await mysqlPool.end();
+    throw new StartupError(
+      `Redis is not reachable at ${where(config.REDIS_URL)} (${(err as Error).message}).\n` +
+        "Start it (on this machine: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no)\n" +
+        "or point REDIS_URL at a running server.",
+    );
+  }
+  const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
+  const loader = new PoolLoader({ db, bulkRedis, keys, codes, logger });
+  return { config, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader };
+}
+
+/** Waits for pool loads in progress, then closes every connection. */
+export async function closeDeps(deps: Deps): Promise<void> {
+  await deps.loader.idle();
+  await Promise.allSettled([deps.redis.quit(), deps.bulkRedis.quit()]);
+  await deps.mysqlPool.end();
+}

@@ -1,0 +1,47 @@
+#!lua
+--[[
+  Issues one coupon of a campaign: the whole hot path, atomically, in one round trip.
+
+  KEYS[1]  meta hash    fields: state ("loading" | "ready"), start_ms (ms since epoch), issued
+  KEYS[2]  pool list    codes not yet issued; LPOP takes the next
+  KEYS[3]  users hash   user id -> "code|sequence"
+  KEYS[4]  stream       one entry per issue for the persister: c=code u=user s=sequence t=ms
+  ARGV[1]  user id, or "" for an anonymous caller
+
+  Returns
+    {0, code, sequence}   issued now
+    {1, code, sequence}   this user already holds `code` (a retry): nothing changes
+    {-1}                  the campaign is not in Redis
+    {-2}                  the pool is still loading
+    {-3, start_ms}        before the start instant, by Redis's own clock
+    {-4}                  sold out
+
+  The `#!lua` line makes Redis treat the script as a writer up front, so under OOM, on a
+  read-only replica or with failing persistence it is refused whole instead of stopping halfway.
+  Every check comes before the first write: Lua scripts have no rollback.
+]]
+local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms')
+local state = meta[1]
+if not state then return {-1} end
+if state ~= 'ready' then return {-2} end
+
+-- Redis's clock, not the caller's: every instance agrees on the start instant.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now < tonumber(meta[2]) then return {-3, meta[2]} end
+
+local user = ARGV[1]
+if user ~= '' then
+  local held = redis.call('HGET', KEYS[3], user)
+  if held then
+    local sep = string.find(held, '|', 1, true)
+    return {1, string.sub(held, 1, sep - 1), tonumber(string.sub(held, sep + 1))}
+  end
+end
+
+local code = redis.call('LPOP', KEYS[2])
+if not code then return {-4} end
+local sequence = redis.call('HINCRBY', KEYS[1], 'issued', 1)
+if user ~= '' then redis.call('HSET', KEYS[3], user, code .. '|' .. sequence) end
+redis.call('XADD', KEYS[4], '*', 'c', code, 'u', user, 's', sequence, 't', now)
+return {0, code, sequence}

@@ -1,0 +1,182 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
+import { parseIssueEvent, type IssueEvent, type RawStreamEntry } from "./stream-entry.js";
+import { writeIssues } from "./write-issues.js";
+
+export type PersisterOptions = {
+  /** Entries per MySQL statement. */
+  batchSize: number;
+  /** Longest sleep between polls when every stream is empty, in ms. */
+  maxIdleMs: number;
+  /** An entry pending this long on another consumer is taken over, in ms. */
+  claimIdleMs: number;
+  /** How often to look for such entries, in ms. */
+  claimEveryMs: number;
+  /** Longest back-off after a MySQL or Redis failure, in ms. */
+  maxBackoffMs: number;
+};
+
+export const DEFAULT_PERSISTER_OPTIONS: PersisterOptions = {
+  batchSize: 500,
+  maxIdleMs: 100,
+  claimIdleMs: 15_000,
+  claimEveryMs: 5_000,
+  maxBackoffMs: 5_000,
+};
+
+export type PersisterDeps = { db: Db; redis: Redis; keys: RedisKeys; logger: Logger };
+
+/**
+ * Moves issues from the campaigns' Redis streams to MySQL. One consumer of the shared group per
+ * instance; at-least-once delivery made harmless by idempotent writes:
+ *
+ *   XREADGROUP → INSERT … ON DUPLICATE KEY (one statement per batch) → XACK + XDEL
+ *
+ * An entry is acknowledged and deleted only after its MySQL commit, so a crash anywhere leaves it
+ * pending; the consumer's own pending entries are read again first, and those of a dead consumer
+ * are claimed by a live one after `claimIdleMs`. Deleting persisted entries keeps each stream
+ * down to what is not yet in MySQL, which is what GetCampaign merges for read-your-writes.
+ */
+export class Persister {
+  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  private readonly options: PersisterOptions;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  /** Campaigns whose own pending list may hold entries (true at start: a previous run may have left some). */
+  private readonly recheckPending = new Set<string>();
+  private lastClaimAt = 0;
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly deps: PersisterDeps,
+    options: Partial<PersisterOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_PERSISTER_OPTIONS, ...options };
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in hand (written and acknowledged), then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** One pass over every campaign; returns how many entries were persisted. Exposed for tests and drains. */
+  async runOnce(): Promise<number> {
+    const ids = await this.deps.redis.smembers(this.deps.keys.activeCampaigns);
+    for (const id of ids) {
+      if (!this.known.has(id)) {
+        this.known.add(id);
+        this.recheckPending.add(id);
+      }
+    }
+    const claimNow = Date.now() - this.lastClaimAt >= this.options.claimEveryMs;
+    if (claimNow) this.lastClaimAt = Date.now();
+    let written = 0;
+    for (const id of ids) {
+      if (this.stopping) break;
+      if (claimNow) written += await this.claimStale(id);
+      written += await this.persistCampaign(id);
+    }
+    return written;
+  }
+
+  private async run(): Promise<void> {
+    let idleMs = 1;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const written = await this.runOnce();
+        failures = 0;
+        idleMs = written > 0 ? 1 : Math.min(idleMs * 2, this.options.maxIdleMs);
+        if (written > 0) continue;
+      } catch (err) {
+        failures++;
+        idleMs = Math.min(100 * 2 ** Math.min(failures, 10), this.options.maxBackoffMs);
+        this.deps.logger.warn({ err, retryInMs: idleMs }, "persister pass failed; will retry");
+      }
+      await this.sleep(idleMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** Persists up to one batch per call for a campaign: own pending entries first, then new ones. */
+  private async persistCampaign(id: string): Promise<number> {
+    const stream = this.deps.keys.campaign(id).stream;
+    const fromId = this.recheckPending.has(id) ? "0" : ">";
+    const reply = (await this.deps.redis.xreadgroup(
+      "GROUP",
+      PERSISTER_GROUP,
+      this.consumer,
+      "COUNT",
+      this.options.batchSize,
+      "STREAMS",
+      stream,
+      fromId,
+    )) as Array<[string, RawStreamEntry[]]> | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (fromId === "0" && entries.length === 0) this.recheckPending.delete(id);
+    return this.persist(id, stream, entries);
+  }
+
+  /** Takes over entries another consumer read but never acknowledged (it died or hangs). */
+  private async claimStale(id: string): Promise<number> {
+    const stream = this.deps.keys.campaign(id).stream;
+    const reply = (await this.deps.redis.xautoclaim(
+      stream,
+      PERSISTER_GROUP,
+      this.consumer,
+      this.options.claimIdleMs,
+      "0-0",
+      "COUNT",
+      this.options.batchSize,
+    )) as [string, Array<RawStreamEntry | null>, string[]?];
+    const entries = (reply?.[1] ?? []).filter((e): e is RawStreamEntry => e !== null);
+    if (entries.length > 0) {
+      this.deps.logger.info({ campaignId: id, count: entries.length }, "claimed pending issues of another consumer");
+      this.recheckPending.add(id);
+    }
+    return this.persist(id, stream, entries);
+  }
+
+  private async persist(id: string, stream: string, entries: RawStreamEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const events: IssueEvent[] = entries.map(parseIssueEvent);
+    try {
+      await writeIssues(this.deps.db, Number(id), events);
+    } catch (err) {
+      // Left pending in our own list: the next pass reads it again.
+      this.recheckPending.add(id);
+      throw err;
+    }
+    const ids = events.map((e) => e.id);
+    try {
+      await this.deps.redis.multi().xack(stream, PERSISTER_GROUP, ...ids).xdel(stream, ...ids).exec();
+    } catch (err) {
+      this.recheckPending.add(id);
+      throw err;
+    }
+    return events.length;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Every Redis key the service uses. All keys of one campaign share the hash tag `{id}`, so each
+ * script touches a single slot and stays valid on a Redis Cluster.
+ */
+export type CampaignKeys = {
+  /** Hash: start_ms, total, issued, state. */
+  readonly meta: string;
+  /** List: codes not yet issued, in issue order (LPOP takes the next). */
+  readonly pool: string;
+  /** Hash: user id → "code|sequence", so a retry by the same user gets the same code. */
+  readonly users: string;
+  /** Stream: one entry per issue, read by the persister's consumer group. */
+  readonly stream: string;
+};
+
+export class RedisKeys {
+  constructor(private readonly prefix: string) {}
+
+  campaign(id: number | bigint | string): CampaignKeys {
+    const base = `${this.prefix}cp:{${id}}:`;
+    return { meta: `${base}meta`, pool: `${base}pool`, users: `${base}users`, stream: `${base}stream` };
+  }
+
+  /** Set of campaign ids whose streams the persister must watch. */
+  get activeCampaigns(): string {
+    return `${this.prefix}campaigns:active`;
+  }
+}
+
+/** The consumer group every persister joins. */
+export const PERSISTER_GROUP = "persister";

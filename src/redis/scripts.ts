@@ -1,0 +1,27 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+/**
+ * The one place that registers Lua scripts on a connection. Each script is a `.lua` file beside
+ * the code that uses it; ioredis's `defineCommand` sends EVALSHA and falls back to EVAL when
+ * Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+ */
+type ScriptDef = { name: string; numberOfKeys: number; file: URL };
+
+const SCRIPTS: readonly ScriptDef[] = [
+  { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+];
+
+/** Raw replies; decoded by the module that owns each script. */
+export type ScriptCommands = {
+  issueCoupon(meta: string, pool: string, users: string, stream: string, userId: string): Promise<unknown[]>;
+};
+
+export type ScriptedRedis = Redis & ScriptCommands;
+
+export function registerScripts(redis: Redis): ScriptedRedis {
+  for (const s of SCRIPTS) {
+    redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: readFileSync(s.file, "utf8") });
+  }
+  return redis as ScriptedRedis;
+}

@@ -1,0 +1,58 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import type { Deps } from "../deps.js";
+import { CouponService } from "../gen/couponpb/coupon_pb.js";
+import { couponServiceImpl } from "./coupon-service.js";
+import { toConnectError } from "./errors.js";
+
+/** Largest request body any method accepts, in bytes. Every request here is tiny. */
+export const READ_MAX_BYTES = 64 * 1024;
+
+export type ConnectNodeHandler = {
+  /** Serves a request. `bufferedBody`, when given, replaces the (already consumed) request stream. */
+  (req: IncomingMessage, res: ServerResponse, bufferedBody?: AsyncIterable<Uint8Array>): void;
+  /** Request paths this handler serves, e.g. `/couponpb.CouponService/IssueCoupon`. */
+  paths: ReadonlySet<string>;
+};
+
+/** Domain errors become Connect errors here, for every method of the generic path. */
+function errorInterceptor(deps: Deps): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toConnectError(err, deps.logger);
+    }
+  };
+}
+
+/**
+ * The official connect-es router for CouponService on a Node request/response pair: Connect,
+ * gRPC and gRPC-Web, JSON and binary, gzip and brotli. Unknown paths under the service get 404.
+ */
+export function createConnectHandler(deps: Deps): ConnectNodeHandler {
+  const router = createConnectRouter({
+    acceptCompression: [compressionGzip, compressionBrotli],
+    readMaxBytes: READ_MAX_BYTES,
+    interceptors: [errorInterceptor(deps)],
+  });
+  router.service(CouponService, couponServiceImpl(deps));
+  const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+
+  const handle = (req: IncomingMessage, res: ServerResponse, bufferedBody?: AsyncIterable<Uint8Array>) => {
+    const path = (req.url ?? "").split("?", 1)[0]!;
+    const h = byPath.get(path);
+    if (!h) {
+      res.writeHead(404).end();
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    if (bufferedBody) uReq.body = bufferedBody;
+    h(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((err) => deps.logger.debug({ err, path }, "connect response not delivered"));
+  };
+  return Object.assign(handle, { paths: new Set(byPath.keys()) });
+}

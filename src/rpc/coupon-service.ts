@@ -1,0 +1,71 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { readCampaign, readIssuesPage } from "../campaigns/campaign-snapshot.js";
+import { createCampaign } from "../campaigns/create.js";
+import { validateCampaignId, validatePageSize, validateUserId } from "../campaigns/validation.js";
+import type { Deps } from "../deps.js";
+import { invalidArgument } from "../errors.js";
+import {
+  CreateCampaignResponseSchema,
+  GetCampaignResponseSchema,
+  IssueCouponResponseSchema,
+  ListIssuedCouponsResponseSchema,
+  type CouponService,
+  type IssueCouponRequest,
+  type IssueCouponResponse,
+} from "../gen/couponpb/coupon_pb.js";
+import { issueCoupon } from "../issue/issue.js";
+import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
+
+/**
+ * IssueCoupon as one function of request message to response message, shared by the connect-es
+ * router and the dedicated fast handler so both give the same answers and errors.
+ */
+export async function handleIssueCoupon(deps: Deps, req: IssueCouponRequest): Promise<IssueCouponResponse> {
+  const campaignId = validateCampaignId(req.campaignId);
+  const userId = validateUserId(req.userId);
+  const issued = await issueCoupon(deps, campaignId, userId);
+  return create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
+}
+
+function parsePageToken(token: string): number {
+  if (token === "") return 0;
+  if (!/^[0-9]{1,15}$/.test(token)) throw invalidArgument("page_token is not a token this service returned");
+  return Number(token);
+}
+
+/** The thin RPC adapter: parse, call the domain, convert. Errors are mapped by an interceptor. */
+export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService> {
+  return {
+    async createCampaign(req) {
+      const id = await createCampaign(deps, {
+        name: req.name,
+        startTimeMs: timestampToMs(req.startTime, "start_time"),
+        totalCoupons: req.totalCoupons,
+      });
+      return create(CreateCampaignResponseSchema, { campaignId: BigInt(id) });
+    },
+
+    async getCampaign(req) {
+      const { view, issues } = await readCampaign(deps, validateCampaignId(req.campaignId));
+      return create(GetCampaignResponseSchema, {
+        campaign: toPbCampaign(view),
+        couponCodes: issues.map((r) => r.code),
+      });
+    },
+
+    issueCoupon: (req) => handleIssueCoupon(deps, req),
+
+    async listIssuedCoupons(req) {
+      const id = validateCampaignId(req.campaignId);
+      const pageSize = validatePageSize(req.pageSize);
+      const after = parsePageToken(req.pageToken);
+      const rows = await readIssuesPage(deps, id, after, pageSize);
+      const last = rows[rows.length - 1];
+      return create(ListIssuedCouponsResponseSchema, {
+        coupons: rows.map(toPbIssuedCoupon),
+        nextPageToken: rows.length === pageSize && last ? String(last.sequence) : "",
+      });
+    },
+  };
+}
