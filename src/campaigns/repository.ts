@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { and, asc, count, eq, gt, sql } from "drizzle-orm";
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
-import { campaigns, codeAllocator, couponIssues, coupons } from "../db/schema.js";
+import { campaigns, couponIssues, coupons } from "../db/schema.js";
 
 /** MySQL access for campaigns and their codes. Every query of the campaigns module lives here. */
 
@@ -11,12 +11,12 @@ export type IssueRow = { sequence: number; code: string; userId: string | null; 
 
 /** Reads the permutation secret, creating it (once, ever) on first start. */
 export async function loadCodeSecret(db: Db): Promise<Buffer> {
-  await db
-    .insert(codeAllocator)
-    .ignore()
-    .values({ id: 1, secret: randomBytes(32) as unknown as string, nextCounter: 0 });
-  const rows = await db.select({ secret: codeAllocator.secret }).from(codeAllocator).where(eq(codeAllocator.id, 1));
-  const secret = rows[0]?.secret as unknown;
+  // Raw SQL: drizzle's varbinary column type is a string, and the secret must stay bytes.
+  await db.execute(sql`INSERT IGNORE INTO code_allocator (id, secret, next_counter) VALUES (1, ${randomBytes(32)}, 0)`);
+  const [rows] = (await db.execute(sql`SELECT secret FROM code_allocator WHERE id = 1`)) as unknown as [
+    Array<{ secret: unknown }>,
+  ];
+  const secret = rows[0]?.secret;
   if (!Buffer.isBuffer(secret) || secret.length < 16) throw new Error("code_allocator.secret is missing or short");
   return secret;
 }

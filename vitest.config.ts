@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Every test file runs against the real MariaDB and Redis, in a database and key prefix of its own
+// (src/testing/harness.ts), so files run in parallel without touching each other's data.
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "scripts/**/*.test.ts", "k6/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "dist/**", "src/**/*.faults.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+  },
+});
