@@ -21,6 +21,9 @@ import { connectCodeOf, httpStatusOf } from "./errors.js";
  * connect-es's own by construction. Domain errors are rendered here exactly as connect-es
  * renders them: `{"code": …, "message": …}` with Connect's HTTP status.
  */
+/** How many calls this process's fast handlers answered themselves and handed to connect-es. */
+export const fastHandlerStats = { served: 0, delegated: 0 };
+
 export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) {
   const jsonReadOptions = { ignoreUnknownFields: true }; // connect-es's default for JSON input
 
@@ -88,6 +91,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) 
       (timeout !== undefined && !/^\d{4,10}$/.test(String(timeout))) ||
       declared > READ_MAX_BYTES
     ) {
+      fastHandlerStats.delegated++;
       generic(req, res);
       return;
     }
@@ -99,6 +103,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) 
       if (size > READ_MAX_BYTES) {
         // Too big: connect-es reads the rest and answers resource_exhausted.
         req.off("data", onData).off("end", onEnd).pause();
+        fastHandlerStats.delegated++;
         generic(req, res, replay(chunks, req));
       }
     };
@@ -114,9 +119,11 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) 
       }
       const message = body && decode(body, type.binary);
       if (message === undefined) {
+        fastHandlerStats.delegated++;
         generic(req, res, replay(chunks));
         return;
       }
+      fastHandlerStats.served++;
       void serve(res, message, type.binary);
     };
     req.on("data", onData).on("end", onEnd);
