@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.faults.test.ts"],
+    // Collects every fault test's figures and renders docs/reliability.md at the end.
+    globalSetup: ["src/testing/faults-global-setup.ts"],
     testTimeout: 240_000,
     hookTimeout: 120_000,
     pool: "forks",
