@@ -1,0 +1,57 @@
+import { sleepMs, wallNowMs } from "./clock.js";
+import type { ControlClient } from "./rpc/control-client.js";
+
+/** A campaign the run created, and what a correct service must do with it. */
+export type CampaignRun = {
+  /** Index in the run's campaign list (what CallRecord.campaign points at). */
+  index: number;
+  id: string;
+  coupons: number;
+  startMs: number;
+  /**
+   * "min": successes must be exactly min(calls, coupons) and every failure a sold-out answer.
+   * "scenario": the scenario judges the calls itself (the boundary's start-instant campaign).
+   */
+  expect: "min" | "scenario";
+};
+
+/** How often to look at a loading campaign, in ms. */
+const LOAD_POLL_MS = 50;
+
+/**
+ * Creates campaigns that all open at `startMs`. Their pools load in the background: call
+ * `waitUntilLoaded` before relying on them.
+ */
+export async function createCampaigns(
+  client: ControlClient,
+  specs: ReadonlyArray<{ name: string; coupons: number; expect?: CampaignRun["expect"] }>,
+  startMs: number,
+): Promise<CampaignRun[]> {
+  const runs: CampaignRun[] = [];
+  for (const [index, spec] of specs.entries()) {
+    const id = await client.createCampaign(spec.name, startMs, spec.coupons);
+    runs.push({ index, id, coupons: spec.coupons, startMs, expect: spec.expect ?? "min" });
+  }
+  return runs;
+}
+
+/** Waits until no campaign reads LOADING; returns the wall-clock ms when the last one was seen loaded. */
+export async function waitUntilLoaded(client: ControlClient, runs: readonly CampaignRun[], timeoutMs: number): Promise<number> {
+  const deadline = wallNowMs() + timeoutMs;
+  const pending = new Set(runs.map((r) => r.id));
+  while (pending.size > 0) {
+    for (const id of [...pending]) {
+      const { campaign } = await client.getCampaign(id);
+      if (campaign.state !== "CAMPAIGN_STATE_LOADING") pending.delete(id);
+    }
+    if (pending.size === 0) break;
+    if (wallNowMs() > deadline) throw new Error(`campaigns ${[...pending].join(", ")} were still loading after ${timeoutMs} ms`);
+    await sleepMs(LOAD_POLL_MS);
+  }
+  return wallNowMs();
+}
+
+/** A load long enough to hold `coupons` codes at the slowest rate seen here (~50k codes/s, cold MySQL). */
+export function loadTimeoutMs(coupons: number): number {
+  return 60_000 + coupons / 50;
+}

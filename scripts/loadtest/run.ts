@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import type { CampaignRun } from "./campaigns.js";
+import { IssuePool } from "./http/issue-pool.js";
+import type { LoadtestOptions } from "./options.js";
+import { buildReport, type LoadtestReport } from "./report.js";
+import { ControlClient, RpcError } from "./rpc/control-client.js";
+import { SCENARIO_RUNNERS } from "./scenarios/index.js";
+import { CallLog } from "./stats/call-log.js";
+import { startProgress } from "./stats/progress.js";
+import { verifyRun } from "./verify/verify.js";
+import { apiPersistProbe, type PersistProbe } from "./verify/persist-drain.js";
+
+export type RunHooks = {
+  /** Progress and status lines; default: none. */
+  print?: (line: string) => void;
+  /** How to count persisted owners; default: GetCampaign's `persisted`, through the API. */
+  persistProbe?: PersistProbe;
+};
+
+/**
+ * Makes sure something that speaks this service's Connect API answers at the URL. Campaign 0 is
+ * invalid by contract, so the answer is a cheap invalid_argument; an UnreachableError escapes.
+ */
+async function preflight(client: ControlClient): Promise<void> {
+  try {
+    await client.call("GetCampaign", { campaignId: "0" });
+  } catch (err) {
+    if (!(err instanceof RpcError)) throw err;
+  }
+}
+
+/** Runs one scenario against a running service and judges it. The library entry of `npm run loadtest`. */
+export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}): Promise<LoadtestReport> {
+  const print = hooks.print ?? (() => undefined);
+  const client = new ControlClient(options.url);
+  const pool = new IssuePool(options.url, { connections: options.concurrency, timeoutMs: options.callTimeoutMs });
+  try {
+    await preflight(client);
+    const log = new CallLog();
+    const startedAt = new Date();
+    const ctx = { options, client, pool, log, runTag: randomBytes(4).toString("hex"), say: print };
+    const stopProgress = startProgress(log, print);
+    const cpuBefore = process.cpuUsage();
+    let result: Awaited<ReturnType<(typeof SCENARIO_RUNNERS)[typeof options.scenario]>>;
+    try {
+      result = await SCENARIO_RUNNERS[options.scenario](ctx);
+    } finally {
+      stopProgress();
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    pool.close();
+    const runs: CampaignRun[] = result.campaigns;
+    const verdict = await verifyRun(client, runs, log, hooks.persistProbe ?? apiPersistProbe(client), options.persistTimeoutS * 1000, print);
+    return buildReport({
+      options,
+      startedAt,
+      log,
+      runs,
+      violations: [...result.violations, ...verdict.violations],
+      persistLagMs: verdict.persistLagMs,
+      maxScheduleLagMs: result.maxScheduleLagMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
+  } finally {
+    pool.close();
+    await client.close();
+  }
+}
