@@ -18,6 +18,11 @@ export type PersisterOptions = {
   claimEveryMs: number;
   /** Longest back-off after a MySQL or Redis failure, in ms. */
   maxBackoffMs: number;
+  /**
+   * Test seam: runs after a batch is committed to MySQL and before it is acknowledged. A throw
+   * leaves the batch unacknowledged, exactly as a crash between COMMIT and XACK would.
+   */
+  afterCommit?: (campaignId: string, count: number) => void;
 };
 
 export const DEFAULT_PERSISTER_OPTIONS: PersisterOptions = {
@@ -124,7 +129,16 @@ export class Persister {
   /** Persists up to one batch per call for a campaign: own pending entries first, then new ones. */
   private async persistCampaign(id: string): Promise<number> {
     const stream = this.deps.keys.campaign(id).stream;
-    const fromId = this.recheckPending.has(id) ? "0" : ">";
+    if (this.recheckPending.has(id)) {
+      const own = await this.read(stream, "0");
+      if (own.length > 0) return this.persist(id, stream, own);
+      this.recheckPending.delete(id);
+    }
+    return this.persist(id, stream, await this.read(stream, ">"));
+  }
+
+  /** XREADGROUP from `fromId`: "0" re-reads this consumer's pending entries, ">" takes new ones. */
+  private async read(stream: string, fromId: "0" | ">"): Promise<RawStreamEntry[]> {
     const reply = (await this.deps.redis.xreadgroup(
       "GROUP",
       PERSISTER_GROUP,
@@ -135,9 +149,7 @@ export class Persister {
       stream,
       fromId,
     )) as Array<[string, RawStreamEntry[]]> | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (fromId === "0" && entries.length === 0) this.recheckPending.delete(id);
-    return this.persist(id, stream, entries);
+    return reply?.[0]?.[1] ?? [];
   }
 
   /** Takes over entries another consumer read but never acknowledged (it died or hangs). */
@@ -165,6 +177,7 @@ export class Persister {
     const events: IssueEvent[] = entries.map(parseIssueEvent);
     try {
       await writeIssues(this.deps.db, Number(id), events);
+      this.options.afterCommit?.(id, events.length);
     } catch (err) {
       // Left pending in our own list: the next pass reads it again.
       this.recheckPending.add(id);
