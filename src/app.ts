@@ -1,13 +1,35 @@
 import type { HttpBindings } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Deps } from "./deps.js";
+import type { Readiness } from "./ops/health.js";
+import { readLiveFigures } from "./ops/live-figures.js";
+import type { Metrics } from "./ops/metrics.js";
 import { mountRpc } from "./rpc/mount.js";
 
+/** What the operational routes read: built once per instance by `startService`. */
+export type Ops = { metrics: Metrics; readiness: Readiness };
+
 /** The HTTP surface: Connect RPC plus plain operational routes. */
-export function buildApp(deps: Deps): Hono<{ Bindings: HttpBindings }> {
+export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  mountRpc(app, deps);
+  app.get("/readyz", async (c) => {
+    const r = await ops.readiness.check();
+    if (r.ready) return c.json({ status: "ready", checks: r.checks });
+    return c.json({ status: "not ready", reason: r.problems.join(" "), checks: r.checks }, 503);
+  });
+  app.get("/metrics", async (c) => {
+    try {
+      ops.metrics.setLiveFigures(await readLiveFigures(deps.bulkRedis, deps.keys));
+    } catch (err) {
+      // Still serve what this process knows; the pool and lag gauges keep their last values.
+      ops.metrics.dependencyError("redis", "request");
+      deps.logger.debug({ err }, "metrics: cannot read pool and lag figures from Redis");
+    }
+    const { contentType, body } = await ops.metrics.render();
+    return c.body(body, 200, { "content-type": contentType });
+  });
+  mountRpc(app, deps, ops.metrics);
   app.notFound((c) => c.json({ error: "not found" }, 404));
   return app;
 }

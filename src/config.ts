@@ -26,7 +26,20 @@ const schema = z.object({
   /** Redis command timeout for request paths, in ms: a request never waits longer on Redis. */
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /**
+   * Bearer key that admin methods (src/ops/admin-auth.ts ADMIN_METHODS) require. Unset (or empty):
+   * admin methods are open, as in the original service, and a warning is logged at start-up.
+   */
+  ADMIN_API_KEY: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(16, "must be at least 16 characters (use e.g. `openssl rand -hex 32`)").optional(),
+  ),
+  /** Longest a SIGTERM/SIGINT shutdown may take before the process gives up and exits 1, in ms. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
+
+/** Every environment variable the service reads. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
 
 export type Config = Readonly<z.infer<typeof schema>>;
 

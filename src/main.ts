@@ -27,12 +27,20 @@ async function main(): Promise<void> {
   }
   logger.info({ url: service.url, persister: config.PERSISTER, issuePath: config.ISSUE_PATH }, "coupon service started");
 
+  // SIGTERM (orchestrators) or SIGINT (Ctrl-C): stop gracefully, bounded by SHUTDOWN_TIMEOUT_MS.
+  // A second signal while stopping exits at once.
+  let stopping = false;
   const shutdown = (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => {
-      logger.error("shutdown took too long; exiting");
+    if (stopping) {
+      logger.warn({ signal }, "second signal while shutting down; exiting now");
       process.exit(1);
-    }, 20_000);
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutting down");
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutdown took too long; exiting");
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
     service.stop().then(
       () => process.exit(0),
@@ -42,8 +50,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
 void main();

@@ -5,18 +5,35 @@ import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { closeDeps, createDeps, type Deps } from "./deps.js";
-import { Persister, type PersisterOptions } from "./persist/persister.js";
+import { Sweeper } from "./lifecycle/sweeper.js";
+import { Readiness } from "./ops/health.js";
+import { countConnectionErrors, MeteredPersister, timePoolLoads } from "./ops/instrument.js";
+import { Metrics } from "./ops/metrics.js";
+import { drainHttp, redisNowMs, waitForIssuesPersisted } from "./ops/shutdown.js";
+import type { Persister, PersisterOptions } from "./persist/persister.js";
 
 export type RunningService = {
   deps: Deps;
+  metrics: Metrics;
+  readiness: Readiness;
   /** Undefined when PERSISTER=only. */
   server: Server | undefined;
   /** Undefined when PERSISTER=off. */
   persister: Persister | undefined;
   /** e.g. http://127.0.0.1:8080 */
   url: string | undefined;
+  /**
+   * Graceful stop, bounded by SHUTDOWN_TIMEOUT_MS: reports not-ready, stops accepting, lets the
+   * requests in flight finish, waits until the persisters have written every issue answered so
+   * far (this instance's persister finishes and acknowledges the batch in hand), waits for pool
+   * loads, then closes Redis and MySQL. Calling it again returns the same promise.
+   */
   stop(): Promise<void>;
 };
+
+/** Shares of SHUTDOWN_TIMEOUT_MS: HTTP drains first, then the persisters catch up; the rest closes. */
+const HTTP_DRAIN_SHARE = 0.4;
+const PERSIST_WAIT_SHARE = 0.8;
 
 /** Builds the dependencies, then serves HTTP and/or runs the persister as the config says. */
 export async function startService(
@@ -25,16 +42,28 @@ export async function startService(
   persisterOptions: Partial<PersisterOptions> = {},
 ): Promise<RunningService> {
   const deps = await createDeps(config, logger);
+  const metrics = new Metrics();
+  const readiness = new Readiness({ mysqlPool: deps.mysqlPool, redis: [deps.redis, deps.bulkRedis] });
+  countConnectionErrors(deps, metrics);
+  timePoolLoads(deps, metrics);
+  if (config.ADMIN_API_KEY === undefined && config.PERSISTER !== "only") {
+    logger.warn(
+      "ADMIN_API_KEY is not set: CreateCampaign, ListCampaigns, ListIssuedCoupons and the other admin methods are open to anyone who can reach this port",
+    );
+  }
+
   const persister =
     config.PERSISTER === "off"
       ? undefined
-      : new Persister({ db: deps.db, redis: deps.bulkRedis, keys: deps.keys, logger }, persisterOptions);
+      : new MeteredPersister({ db: deps.db, redis: deps.bulkRedis, keys: deps.keys, logger }, persisterOptions, metrics);
   persister?.start();
+  const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.CLOSED_CAMPAIGN_GRACE_MS });
+  sweeper.start();
 
   let server: Server | undefined;
   let url: string | undefined;
   if (config.PERSISTER !== "only") {
-    const app = buildApp(deps);
+    const app = buildApp(deps, { metrics, readiness });
     server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s as Server));
       (s as Server).once("error", reject);
@@ -47,13 +76,33 @@ export async function startService(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      const begun = Date.now();
+      const at = (share: number) => begun + config.SHUTDOWN_TIMEOUT_MS * share;
+      readiness.markStopping();
       if (server) {
-        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-        server.closeIdleConnections();
-        await closed;
+        const drained = await drainHttp(server, at(HTTP_DRAIN_SHARE));
+        logger.info({ ms: Date.now() - begun, drained }, drained ? "HTTP drained" : "HTTP drain timed out; cut the rest");
       }
-      await persister?.stop();
+      if (persister) {
+        // Every issue answered so far is on a stream stamped no later than now (Redis's clock).
+        try {
+          const cutoffMs = await redisNowMs(deps.bulkRedis);
+          const left = await waitForIssuesPersisted(
+            deps.bulkRedis,
+            deps.keys,
+            cutoffMs,
+            at(PERSIST_WAIT_SHARE),
+            () => persister.failing,
+          );
+          if (left > 0) logger.warn({ left }, "issues not yet in MySQL stay on the streams for the next persister");
+        } catch (err) {
+          logger.warn({ err }, "cannot check the streams; unpersisted issues stay there for the next persister");
+        }
+        await persister.stop();
+      }
+      await sweeper.stop();
       await closeDeps(deps);
+      logger.info({ ms: Date.now() - begun }, "stopped");
     })());
-  return { deps, server, persister, url, stop };
+  return { deps, metrics, readiness, server, persister, url, stop };
 }

@@ -5,7 +5,10 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Deps } from "../deps.js";
 import { CouponService } from "../gen/couponpb/coupon_pb.js";
 import { couponServiceImpl } from "./coupon-service.js";
+import type { Metrics } from "../ops/metrics.js";
 import { toConnectError } from "./errors.js";
+import { adminAuthInterceptor } from "./interceptors/admin-auth.js";
+import { observeInterceptor, requestLoggerKey } from "./interceptors/observe.js";
 
 /** Largest request body any method accepts, in bytes. Every request here is tiny. */
 export const READ_MAX_BYTES = 64 * 1024;
@@ -23,20 +26,27 @@ function errorInterceptor(deps: Deps): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      throw toConnectError(err, deps.logger);
+      throw toConnectError(err, req.contextValues.get(requestLoggerKey) ?? deps.logger);
     }
   };
 }
+
+export type ConnectHandlerOptions = { metrics: Metrics };
 
 /**
  * The official connect-es router for CouponService on a Node request/response pair: Connect,
  * gRPC and gRPC-Web, JSON and binary, gzip and brotli. Unknown paths under the service get 404.
  */
-export function createConnectHandler(deps: Deps): ConnectNodeHandler {
+export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions): ConnectNodeHandler {
   const router = createConnectRouter({
     acceptCompression: [compressionGzip, compressionBrotli],
     readMaxBytes: READ_MAX_BYTES,
-    interceptors: [errorInterceptor(deps)],
+    // Outermost first: observe (request id, metrics, log) → map errors → admin key.
+    interceptors: [
+      observeInterceptor({ logger: deps.logger, metrics: options.metrics }),
+      errorInterceptor(deps),
+      adminAuthInterceptor({ adminApiKey: deps.config.ADMIN_API_KEY }),
+    ],
   });
   router.service(CouponService, couponServiceImpl(deps));
   const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { codeToString, parseContentType } from "@connectrpc/connect/protocol-connect";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { IssueCouponRequestSchema, IssueCouponResponseSchema, type IssueCouponRequest } from "../gen/couponpb/coupon_pb.js";
+import type { IssueMetrics } from "../ops/metrics.js";
 import { READ_MAX_BYTES, type ConnectNodeHandler } from "./connect-handler.js";
 import { handleIssueCoupon } from "./coupon-service.js";
 import { connectCodeOf, httpStatusOf } from "./errors.js";
@@ -24,7 +26,11 @@ import { connectCodeOf, httpStatusOf } from "./errors.js";
 /** How many calls this process's fast handlers answered themselves and handed to connect-es. */
 export const fastHandlerStats = { served: 0, delegated: 0 };
 
-export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) {
+/**
+ * `metrics` counts the calls this handler answers itself (outcome and latency: a few array writes,
+ * no I/O); calls it hands to connect-es are counted there, by the observe interceptor.
+ */
+export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, metrics: IssueMetrics) {
   const jsonReadOptions = { ignoreUnknownFields: true }; // connect-es's default for JSON input
 
   function replay(chunks: Buffer[], req?: IncomingMessage): AsyncIterable<Uint8Array> {
@@ -68,17 +74,20 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) 
     }
   }
 
-  async function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean) {
+  async function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
     try {
       const out = await handleIssueCoupon(deps, req);
       if (binary) send(res, 200, "application/proto", toBinary(IssueCouponResponseSchema, out));
       else send(res, 200, "application/json", toJsonString(IssueCouponResponseSchema, out));
+      metrics.record(0, startedMs);
     } catch (err) {
       sendError(res, err);
+      metrics.record(err instanceof AppError ? connectCodeOf(err.code) : Code.Internal, startedMs);
     }
   }
 
   return function issueFastHandler(req: IncomingMessage, res: ServerResponse): void {
+    const startedMs = performance.now();
     const type = parseContentType(req.headers["content-type"] ?? null);
     const encoding = req.headers["content-encoding"];
     const gzip = encoding === "gzip";
@@ -124,7 +133,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler) 
         return;
       }
       fastHandlerStats.served++;
-      void serve(res, message, type.binary);
+      void serve(res, message, type.binary, startedMs);
     };
     req.on("data", onData).on("end", onEnd);
   };

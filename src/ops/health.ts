@@ -1,0 +1,91 @@
+import type { Redis } from "ioredis";
+import { readMigrationFiles } from "drizzle-orm/migrator";
+import type { MysqlPool } from "../db/client.js";
+import { MIGRATIONS_FOLDER } from "../db/migrate.js";
+
+export type ReadinessDeps = {
+  mysqlPool: MysqlPool;
+  /** Every Redis connection a request may use; all must answer. */
+  redis: readonly Redis[];
+};
+
+export type ReadinessReport = {
+  ready: boolean;
+  /** One plain sentence per failed check; empty when ready. */
+  problems: string[];
+  checks: { mysql: "ok" | "failed"; migrations: "ok" | "failed" | "unknown"; redis: "ok" | "failed" };
+};
+
+/** A probe that takes longer than this counts as failed, in ms: a readiness probe must answer fast. */
+const PROBE_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function reason(err: unknown): string {
+  const e = err as { message?: string; code?: string };
+  return e.message || e.code || String(err);
+}
+
+/**
+ * What `GET /readyz` answers: MySQL reachable, every migration of this build applied, Redis
+ * reachable, and the instance not shutting down. `GET /healthz` stays a bare liveness answer.
+ */
+export class Readiness {
+  private stopping = false;
+  /** `created_at` drizzle records for the newest migration this build ships. */
+  private readonly newestMigrationMs: number;
+
+  constructor(private readonly deps: ReadinessDeps) {
+    const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+    this.newestMigrationMs = Math.max(0, ...migrations.map((m) => m.folderMillis));
+  }
+
+  /** From now on the instance reports itself not ready, so load balancers stop sending to it. */
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  async check(): Promise<ReadinessReport> {
+    const problems: string[] = [];
+    if (this.stopping) problems.push("the service is shutting down.");
+    const checks: ReadinessReport["checks"] = { mysql: "ok", migrations: "ok", redis: "ok" };
+
+    const mysqlCheck = withTimeout(
+      this.deps.mysqlPool.query("SELECT MAX(created_at) AS newest FROM __drizzle_migrations"),
+      PROBE_TIMEOUT_MS,
+      "MySQL",
+    ).then(
+      ([rows]) => {
+        const newest = Number((rows as Array<{ newest: string | number | null }>)[0]?.newest ?? 0);
+        if (newest < this.newestMigrationMs) {
+          checks.migrations = "failed";
+          problems.push("MySQL is missing migrations of this build; restart an instance to apply them.");
+        }
+      },
+      (err: unknown) => {
+        checks.mysql = "failed";
+        checks.migrations = "unknown";
+        problems.push(`MySQL is unreachable: ${reason(err)}.`);
+      },
+    );
+    const redisCheck = withTimeout(
+      Promise.all(this.deps.redis.map((r) => r.ping())),
+      PROBE_TIMEOUT_MS,
+      "Redis",
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        checks.redis = "failed";
+        problems.push(`Redis is unreachable: ${reason(err)}.`);
+      },
+    );
+    await Promise.all([mysqlCheck, redisCheck]);
+    return { ready: problems.length === 0, problems, checks };
+  }
+}
