@@ -16,6 +16,7 @@ import {
 } from "../gen/couponpb/coupon_pb.js";
 import { issueCoupon } from "../issue/issue.js";
 import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
+import { lifecycleMethods } from "./lifecycle-methods.js";
 
 /**
  * IssueCoupon as one function of request message to response message, shared by the connect-es
@@ -37,10 +38,13 @@ function parsePageToken(token: string): number {
 /** The thin RPC adapter: parse, call the domain, convert. Errors are mapped by an interceptor. */
 export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService> {
   return {
+    ...lifecycleMethods(deps),
+
     async createCampaign(req) {
       const id = await createCampaign(deps, {
         name: req.name,
         startTimeMs: timestampToMs(req.startTime, "start_time"),
+        endTimeMs: timestampToMs(req.endTime, "end_time"),
         totalCoupons: req.totalCoupons,
       });
       return create(CreateCampaignResponseSchema, { campaignId: BigInt(id) });

@@ -49,21 +49,26 @@ export class ResponseParser {
 
 type Headers = { contentLength: number; chunked: boolean; close: boolean };
 
+/** Finds the three headers that matter with indexOf on the lower-cased head: no per-line split on the hot path. */
 function parseHeaders(head: string): Headers {
-  const out: Headers = { contentLength: -1, chunked: false, close: false };
-  for (const line of head.split("\r\n").slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim().toLowerCase();
-    if (name === "content-length") out.contentLength = Number(value);
-    else if (name === "transfer-encoding") out.chunked = value.includes("chunked");
-    else if (name === "connection") out.close = value === "close";
-  }
+  const h = head.toLowerCase();
+  const out: Headers = {
+    contentLength: Number(headerValue(h, "content-length") ?? -1),
+    chunked: headerValue(h, "transfer-encoding")?.includes("chunked") ?? false,
+    close: headerValue(h, "connection") === "close",
+  };
   if (!out.chunked && !(out.contentLength >= 0)) {
     throw new ResponseParseError("response has neither content-length nor chunked encoding");
   }
   return out;
+}
+
+function headerValue(head: string, name: string): string | undefined {
+  const at = head.indexOf(`\r\n${name}:`);
+  if (at < 0) return undefined;
+  const start = at + name.length + 3;
+  const end = head.indexOf("\r\n", start);
+  return head.slice(start, end < 0 ? head.length : end).trim();
 }
 
 type Body = { text: string; end: number };

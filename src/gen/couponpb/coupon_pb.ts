@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file couponpb/coupon.proto.
  */
 export const file_couponpb_coupon: GenFile = /*@__PURE__*/
-  fileDesc("ChVjb3Vwb25wYi9jb3Vwb24ucHJvdG8SCGNvdXBvbnBiImwKFUNyZWF0ZUNhbXBhaWduUmVxdWVzdBIMCgRuYW1lGAEgASgJEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXRvdGFsX2NvdXBvbnMYAyABKAMiLQoWQ3JlYXRlQ2FtcGFpZ25SZXNwb25zZRITCgtjYW1wYWlnbl9pZBgBIAEoAyIpChJHZXRDYW1wYWlnblJlcXVlc3QSEwoLY2FtcGFpZ25faWQYASABKAMiUQoTR2V0Q2FtcGFpZ25SZXNwb25zZRIkCghjYW1wYWlnbhgBIAEoCzISLmNvdXBvbnBiLkNhbXBhaWduEhQKDGNvdXBvbl9jb2RlcxgCIAMoCSLZAQoIQ2FtcGFpZ24SCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg10b3RhbF9jb3Vwb25zGAQgASgDEg4KBmlzc3VlZBgFIAEoAxIRCglyZW1haW5pbmcYBiABKAMSEQoJcGVyc2lzdGVkGAcgASgDEiYKBXN0YXRlGAggASgOMhcuY291cG9ucGIuQ2FtcGFpZ25TdGF0ZRIOCgZsb2FkZWQYCSABKAMiOgoSSXNzdWVDb3Vwb25SZXF1ZXN0EhMKC2NhbXBhaWduX2lkGAEgASgDEg8KB3VzZXJfaWQYAiABKAkiPAoTSXNzdWVDb3Vwb25SZXNwb25zZRITCgtjb3Vwb25fY29kZRgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoAyJWChhMaXN0SXNzdWVkQ291cG9uc1JlcXVlc3QSEwoLY2FtcGFpZ25faWQYASABKAMSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkibgoMSXNzdWVkQ291cG9uEgwKBGNvZGUYASABKAkSDwoHdXNlcl9pZBgCIAEoCRItCglpc3N1ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNlcXVlbmNlGAQgASgDIl0KGUxpc3RJc3N1ZWRDb3Vwb25zUmVzcG9uc2USJwoHY291cG9ucxgBIAMoCzIWLmNvdXBvbnBiLklzc3VlZENvdXBvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqnwEKDUNhbXBhaWduU3RhdGUSHgoaQ0FNUEFJR05fU1RBVEVfVU5TUEVDSUZJRUQQABIaChZDQU1QQUlHTl9TVEFURV9MT0FESU5HEAESHAoYQ0FNUEFJR05fU1RBVEVfU0NIRURVTEVEEAISFwoTQ0FNUEFJR05fU1RBVEVfT1BFThADEhsKF0NBTVBBSUdOX1NUQVRFX1NPTERfT1VUEAQy5AIKDUNvdXBvblNlcnZpY2USUwoOQ3JlYXRlQ2FtcGFpZ24SHy5jb3Vwb25wYi5DcmVhdGVDYW1wYWlnblJlcXVlc3QaIC5jb3Vwb25wYi5DcmVhdGVDYW1wYWlnblJlc3BvbnNlEk8KC0dldENhbXBhaWduEhwuY291cG9ucGIuR2V0Q2FtcGFpZ25SZXF1ZXN0Gh0uY291cG9ucGIuR2V0Q2FtcGFpZ25SZXNwb25zZSIDkAIBEkoKC0lzc3VlQ291cG9uEhwuY291cG9ucGIuSXNzdWVDb3Vwb25SZXF1ZXN0Gh0uY291cG9ucGIuSXNzdWVDb3Vwb25SZXNwb25zZRJhChFMaXN0SXNzdWVkQ291cG9ucxIiLmNvdXBvbnBiLkxpc3RJc3N1ZWRDb3Vwb25zUmVxdWVzdBojLmNvdXBvbnBiLkxpc3RJc3N1ZWRDb3Vwb25zUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjb3Vwb25wYi9jb3Vwb24ucHJvdG8SCGNvdXBvbnBiIpoBChVDcmVhdGVDYW1wYWlnblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg10b3RhbF9jb3Vwb25zGAMgASgDEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCItChZDcmVhdGVDYW1wYWlnblJlc3BvbnNlEhMKC2NhbXBhaWduX2lkGAEgASgDIikKEkdldENhbXBhaWduUmVxdWVzdBITCgtjYW1wYWlnbl9pZBgBIAEoAyJRChNHZXRDYW1wYWlnblJlc3BvbnNlEiQKCGNhbXBhaWduGAEgASgLMhIuY291cG9ucGIuQ2FtcGFpZ24SFAoMY291cG9uX2NvZGVzGAIgAygJIqkCCghDYW1wYWlnbhIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXRvdGFsX2NvdXBvbnMYBCABKAMSDgoGaXNzdWVkGAUgASgDEhEKCXJlbWFpbmluZxgGIAEoAxIRCglwZXJzaXN0ZWQYByABKAMSJgoFc3RhdGUYCCABKA4yFy5jb3Vwb25wYi5DYW1wYWlnblN0YXRlEg4KBmxvYWRlZBgJIAEoAxIsCghlbmRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVkZWVtZWQYCyABKAMSDgoGdm9pZGVkGAwgASgDIjoKEklzc3VlQ291cG9uUmVxdWVzdBITCgtjYW1wYWlnbl9pZBgBIAEoAxIPCgd1c2VyX2lkGAIgASgJIjwKE0lzc3VlQ291cG9uUmVzcG9uc2USEwoLY291cG9uX2NvZGUYASABKAkSEAoIc2VxdWVuY2UYAiABKAMiVgoYTGlzdElzc3VlZENvdXBvbnNSZXF1ZXN0EhMKC2NhbXBhaWduX2lkGAEgASgDEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIm4KDElzc3VlZENvdXBvbhIMCgRjb2RlGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLQoJaXNzdWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghzZXF1ZW5jZRgEIAEoAyJdChlMaXN0SXNzdWVkQ291cG9uc1Jlc3BvbnNlEicKB2NvdXBvbnMYASADKAsyFi5jb3Vwb25wYi5Jc3N1ZWRDb3Vwb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIisKFFBhdXNlQ2FtcGFpZ25SZXF1ZXN0EhMKC2NhbXBhaWduX2lkGAEgASgDIk4KFVBhdXNlQ2FtcGFpZ25SZXNwb25zZRIkCghjYW1wYWlnbhgBIAEoCzISLmNvdXBvbnBiLkNhbXBhaWduEg8KB2NoYW5nZWQYAiABKAgiLAoVUmVzdW1lQ2FtcGFpZ25SZXF1ZXN0EhMKC2NhbXBhaWduX2lkGAEgASgDIk8KFlJlc3VtZUNhbXBhaWduUmVzcG9uc2USJAoIY2FtcGFpZ24YASABKAsyEi5jb3Vwb25wYi5DYW1wYWlnbhIPCgdjaGFuZ2VkGAIgASgIIiwKFUNhbmNlbENhbXBhaWduUmVxdWVzdBITCgtjYW1wYWlnbl9pZBgBIAEoAyJPChZDYW5jZWxDYW1wYWlnblJlc3BvbnNlEiQKCGNhbXBhaWduGAEgASgLMhIuY291cG9ucGIuQ2FtcGFpZ24SDwoHY2hhbmdlZBgCIAEoCCI0ChNSZWRlZW1Db3Vwb25SZXF1ZXN0EgwKBGNvZGUYASABKAkSDwoHdXNlcl9pZBgCIAEoCSJuChRSZWRlZW1Db3Vwb25SZXNwb25zZRITCgtjYW1wYWlnbl9pZBgBIAEoAxIvCgtyZWRlZW1lZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIc2VxdWVuY2UYAyABKAMiLAoVVmVyaWZ5Q2FtcGFpZ25SZXF1ZXN0EhMKC2NhbXBhaWduX2lkGAEgASgDIokCChZWZXJpZnlDYW1wYWlnblJlc3BvbnNlEhMKC2NhbXBhaWduX2lkGAEgASgDEhEKCWdlbmVyYXRlZBgCIAEoAxIOCgZwb29sZWQYAyABKAMSDgoGaXNzdWVkGAQgASgDEhEKCXBlcnNpc3RlZBgFIAEoAxIPCgdwZW5kaW5nGAYgASgDEhAKCHJlZGVlbWVkGAcgASgDEg4KBnZvaWRlZBgIIAEoAxIVCg1wb29sX2JhbGFuY2VzGAkgASgIEhUKDW93bmVyc191bmlxdWUYCiABKAgSFQoNcG9vbF9yZWxlYXNlZBgLIAEoCBIQCghwcm9ibGVtcxgMIAMoCRIKCgJvaxgNIAEoCCryAQoNQ2FtcGFpZ25TdGF0ZRIeChpDQU1QQUlHTl9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkNBTVBBSUdOX1NUQVRFX0xPQURJTkcQARIcChhDQU1QQUlHTl9TVEFURV9TQ0hFRFVMRUQQAhIXChNDQU1QQUlHTl9TVEFURV9PUEVOEAMSGwoXQ0FNUEFJR05fU1RBVEVfU09MRF9PVVQQBBIZChVDQU1QQUlHTl9TVEFURV9QQVVTRUQQBRIYChRDQU1QQUlHTl9TVEFURV9FTkRFRBAGEhwKGENBTVBBSUdOX1NUQVRFX0NBTkNFTExFRBAHMpgGCg1Db3Vwb25TZXJ2aWNlElMKDkNyZWF0ZUNhbXBhaWduEh8uY291cG9ucGIuQ3JlYXRlQ2FtcGFpZ25SZXF1ZXN0GiAuY291cG9ucGIuQ3JlYXRlQ2FtcGFpZ25SZXNwb25zZRJPCgtHZXRDYW1wYWlnbhIcLmNvdXBvbnBiLkdldENhbXBhaWduUmVxdWVzdBodLmNvdXBvbnBiLkdldENhbXBhaWduUmVzcG9uc2UiA5ACARJKCgtJc3N1ZUNvdXBvbhIcLmNvdXBvbnBiLklzc3VlQ291cG9uUmVxdWVzdBodLmNvdXBvbnBiLklzc3VlQ291cG9uUmVzcG9uc2USYQoRTGlzdElzc3VlZENvdXBvbnMSIi5jb3Vwb25wYi5MaXN0SXNzdWVkQ291cG9uc1JlcXVlc3QaIy5jb3Vwb25wYi5MaXN0SXNzdWVkQ291cG9uc1Jlc3BvbnNlIgOQAgESVQoNUGF1c2VDYW1wYWlnbhIeLmNvdXBvbnBiLlBhdXNlQ2FtcGFpZ25SZXF1ZXN0Gh8uY291cG9ucGIuUGF1c2VDYW1wYWlnblJlc3BvbnNlIgOQAgISWAoOUmVzdW1lQ2FtcGFpZ24SHy5jb3Vwb25wYi5SZXN1bWVDYW1wYWlnblJlcXVlc3QaIC5jb3Vwb25wYi5SZXN1bWVDYW1wYWlnblJlc3BvbnNlIgOQAgISWAoOQ2FuY2VsQ2FtcGFpZ24SHy5jb3Vwb25wYi5DYW5jZWxDYW1wYWlnblJlcXVlc3QaIC5jb3Vwb25wYi5DYW5jZWxDYW1wYWlnblJlc3BvbnNlIgOQAgISTQoMUmVkZWVtQ291cG9uEh0uY291cG9ucGIuUmVkZWVtQ291cG9uUmVxdWVzdBoeLmNvdXBvbnBiLlJlZGVlbUNvdXBvblJlc3BvbnNlElgKDlZlcmlmeUNhbXBhaWduEh8uY291cG9ucGIuVmVyaWZ5Q2FtcGFpZ25SZXF1ZXN0GiAuY291cG9ucGIuVmVyaWZ5Q2FtcGFpZ25SZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message couponpb.CreateCampaignRequest
@@ -35,6 +35,13 @@ export type CreateCampaignRequest = Message<"couponpb.CreateCampaignRequest"> & 
    * @generated from field: int64 total_coupons = 3;
    */
   totalCoupons: bigint;
+
+  /**
+   * Optional. From this instant on nothing is issued; must be after start_time.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
 };
 
 /**
@@ -158,6 +165,27 @@ export type Campaign = Message<"couponpb.Campaign"> & {
    * @generated from field: int64 loaded = 9;
    */
   loaded: bigint;
+
+  /**
+   * Absent for a campaign that runs until sold out.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 10;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Issued codes used at checkout (RedeemCoupon).
+   *
+   * @generated from field: int64 redeemed = 11;
+   */
+  redeemed: bigint;
+
+  /**
+   * Unissued codes voided by CancelCampaign.
+   *
+   * @generated from field: int64 voided = 12;
+   */
+  voided: bigint;
 };
 
 /**
@@ -305,6 +333,304 @@ export const ListIssuedCouponsResponseSchema: GenMessage<ListIssuedCouponsRespon
   messageDesc(file_couponpb_coupon, 9);
 
 /**
+ * @generated from message couponpb.PauseCampaignRequest
+ */
+export type PauseCampaignRequest = Message<"couponpb.PauseCampaignRequest"> & {
+  /**
+   * @generated from field: int64 campaign_id = 1;
+   */
+  campaignId: bigint;
+};
+
+/**
+ * Describes the message couponpb.PauseCampaignRequest.
+ * Use `create(PauseCampaignRequestSchema)` to create a new message.
+ */
+export const PauseCampaignRequestSchema: GenMessage<PauseCampaignRequest> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 10);
+
+/**
+ * @generated from message couponpb.PauseCampaignResponse
+ */
+export type PauseCampaignResponse = Message<"couponpb.PauseCampaignResponse"> & {
+  /**
+   * The campaign after the call.
+   *
+   * @generated from field: couponpb.Campaign campaign = 1;
+   */
+  campaign?: Campaign | undefined;
+
+  /**
+   * False when it was already paused.
+   *
+   * @generated from field: bool changed = 2;
+   */
+  changed: boolean;
+};
+
+/**
+ * Describes the message couponpb.PauseCampaignResponse.
+ * Use `create(PauseCampaignResponseSchema)` to create a new message.
+ */
+export const PauseCampaignResponseSchema: GenMessage<PauseCampaignResponse> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 11);
+
+/**
+ * @generated from message couponpb.ResumeCampaignRequest
+ */
+export type ResumeCampaignRequest = Message<"couponpb.ResumeCampaignRequest"> & {
+  /**
+   * @generated from field: int64 campaign_id = 1;
+   */
+  campaignId: bigint;
+};
+
+/**
+ * Describes the message couponpb.ResumeCampaignRequest.
+ * Use `create(ResumeCampaignRequestSchema)` to create a new message.
+ */
+export const ResumeCampaignRequestSchema: GenMessage<ResumeCampaignRequest> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 12);
+
+/**
+ * @generated from message couponpb.ResumeCampaignResponse
+ */
+export type ResumeCampaignResponse = Message<"couponpb.ResumeCampaignResponse"> & {
+  /**
+   * The campaign after the call.
+   *
+   * @generated from field: couponpb.Campaign campaign = 1;
+   */
+  campaign?: Campaign | undefined;
+
+  /**
+   * False when it was not paused.
+   *
+   * @generated from field: bool changed = 2;
+   */
+  changed: boolean;
+};
+
+/**
+ * Describes the message couponpb.ResumeCampaignResponse.
+ * Use `create(ResumeCampaignResponseSchema)` to create a new message.
+ */
+export const ResumeCampaignResponseSchema: GenMessage<ResumeCampaignResponse> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 13);
+
+/**
+ * @generated from message couponpb.CancelCampaignRequest
+ */
+export type CancelCampaignRequest = Message<"couponpb.CancelCampaignRequest"> & {
+  /**
+   * @generated from field: int64 campaign_id = 1;
+   */
+  campaignId: bigint;
+};
+
+/**
+ * Describes the message couponpb.CancelCampaignRequest.
+ * Use `create(CancelCampaignRequestSchema)` to create a new message.
+ */
+export const CancelCampaignRequestSchema: GenMessage<CancelCampaignRequest> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 14);
+
+/**
+ * @generated from message couponpb.CancelCampaignResponse
+ */
+export type CancelCampaignResponse = Message<"couponpb.CancelCampaignResponse"> & {
+  /**
+   * The campaign after the call; `issued` is final. `voided` is filled in once the voiding is done.
+   *
+   * @generated from field: couponpb.Campaign campaign = 1;
+   */
+  campaign?: Campaign | undefined;
+
+  /**
+   * False when it was already cancelled.
+   *
+   * @generated from field: bool changed = 2;
+   */
+  changed: boolean;
+};
+
+/**
+ * Describes the message couponpb.CancelCampaignResponse.
+ * Use `create(CancelCampaignResponseSchema)` to create a new message.
+ */
+export const CancelCampaignResponseSchema: GenMessage<CancelCampaignResponse> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 15);
+
+/**
+ * @generated from message couponpb.RedeemCouponRequest
+ */
+export type RedeemCouponRequest = Message<"couponpb.RedeemCouponRequest"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The user redeeming; must be the code's owner when it was issued to a user.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message couponpb.RedeemCouponRequest.
+ * Use `create(RedeemCouponRequestSchema)` to create a new message.
+ */
+export const RedeemCouponRequestSchema: GenMessage<RedeemCouponRequest> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 16);
+
+/**
+ * @generated from message couponpb.RedeemCouponResponse
+ */
+export type RedeemCouponResponse = Message<"couponpb.RedeemCouponResponse"> & {
+  /**
+   * @generated from field: int64 campaign_id = 1;
+   */
+  campaignId: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp redeemed_at = 2;
+   */
+  redeemedAt?: Timestamp | undefined;
+
+  /**
+   * The code's place in line in its campaign.
+   *
+   * @generated from field: int64 sequence = 3;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message couponpb.RedeemCouponResponse.
+ * Use `create(RedeemCouponResponseSchema)` to create a new message.
+ */
+export const RedeemCouponResponseSchema: GenMessage<RedeemCouponResponse> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 17);
+
+/**
+ * @generated from message couponpb.VerifyCampaignRequest
+ */
+export type VerifyCampaignRequest = Message<"couponpb.VerifyCampaignRequest"> & {
+  /**
+   * @generated from field: int64 campaign_id = 1;
+   */
+  campaignId: bigint;
+};
+
+/**
+ * Describes the message couponpb.VerifyCampaignRequest.
+ * Use `create(VerifyCampaignRequestSchema)` to create a new message.
+ */
+export const VerifyCampaignRequestSchema: GenMessage<VerifyCampaignRequest> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 18);
+
+/**
+ * The books of one campaign. Every count is read at one moment from Redis and MySQL.
+ *
+ * @generated from message couponpb.VerifyCampaignResponse
+ */
+export type VerifyCampaignResponse = Message<"couponpb.VerifyCampaignResponse"> & {
+  /**
+   * @generated from field: int64 campaign_id = 1;
+   */
+  campaignId: bigint;
+
+  /**
+   * Codes generated for the campaign (MySQL).
+   *
+   * @generated from field: int64 generated = 2;
+   */
+  generated: bigint;
+
+  /**
+   * Codes in the Redis pool, or in it when the pool was freed (pool_released).
+   *
+   * @generated from field: int64 pooled = 3;
+   */
+  pooled: bigint;
+
+  /**
+   * Codes handed out (Redis's count).
+   *
+   * @generated from field: int64 issued = 4;
+   */
+  issued: bigint;
+
+  /**
+   * Issued codes whose owner is in MySQL.
+   *
+   * @generated from field: int64 persisted = 5;
+   */
+  persisted: bigint;
+
+  /**
+   * Issues still on the campaign's stream, waiting for the persister.
+   *
+   * @generated from field: int64 pending = 6;
+   */
+  pending: bigint;
+
+  /**
+   * @generated from field: int64 redeemed = 7;
+   */
+  redeemed: bigint;
+
+  /**
+   * @generated from field: int64 voided = 8;
+   */
+  voided: bigint;
+
+  /**
+   * pooled + issued == generated.
+   *
+   * @generated from field: bool pool_balances = 9;
+   */
+  poolBalances: boolean;
+
+  /**
+   * No issued code has two owners (MySQL and the stream together).
+   *
+   * @generated from field: bool owners_unique = 10;
+   */
+  ownersUnique: boolean;
+
+  /**
+   * The campaign's Redis keys were removed after it closed; pooled is what the pool held then.
+   *
+   * @generated from field: bool pool_released = 11;
+   */
+  poolReleased: boolean;
+
+  /**
+   * Everything found wrong, one sentence each; empty when ok.
+   *
+   * @generated from field: repeated string problems = 12;
+   */
+  problems: string[];
+
+  /**
+   * The books balance: no problem found.
+   *
+   * @generated from field: bool ok = 13;
+   */
+  ok: boolean;
+};
+
+/**
+ * Describes the message couponpb.VerifyCampaignResponse.
+ * Use `create(VerifyCampaignResponseSchema)` to create a new message.
+ */
+export const VerifyCampaignResponseSchema: GenMessage<VerifyCampaignResponse> = /*@__PURE__*/
+  messageDesc(file_couponpb_coupon, 19);
+
+/**
  * @generated from enum couponpb.CampaignState
  */
 export enum CampaignState {
@@ -340,6 +666,27 @@ export enum CampaignState {
    * @generated from enum value: CAMPAIGN_STATE_SOLD_OUT = 4;
    */
   SOLD_OUT = 4,
+
+  /**
+   * Stopped by PauseCampaign until ResumeCampaign.
+   *
+   * @generated from enum value: CAMPAIGN_STATE_PAUSED = 5;
+   */
+  PAUSED = 5,
+
+  /**
+   * Past its end_time: the codes left are never issued.
+   *
+   * @generated from enum value: CAMPAIGN_STATE_ENDED = 6;
+   */
+  ENDED = 6,
+
+  /**
+   * Stopped for good by CancelCampaign.
+   *
+   * @generated from enum value: CAMPAIGN_STATE_CANCELLED = 7;
+   */
+  CANCELLED = 7,
 }
 
 /**
@@ -392,6 +739,58 @@ export const CouponService: GenService<{
     methodKind: "unary";
     input: typeof ListIssuedCouponsRequestSchema;
     output: typeof ListIssuedCouponsResponseSchema;
+  },
+  /**
+   * Admin. Stops issuing until ResumeCampaign; IssueCoupon answers failed_precondition and the
+   * pool is left untouched. Pausing a paused campaign changes nothing.
+   *
+   * @generated from rpc couponpb.CouponService.PauseCampaign
+   */
+  pauseCampaign: {
+    methodKind: "unary";
+    input: typeof PauseCampaignRequestSchema;
+    output: typeof PauseCampaignResponseSchema;
+  },
+  /**
+   * Admin. Issuing continues exactly where it stopped. Resuming an open campaign changes nothing.
+   *
+   * @generated from rpc couponpb.CouponService.ResumeCampaign
+   */
+  resumeCampaign: {
+    methodKind: "unary";
+    input: typeof ResumeCampaignRequestSchema;
+    output: typeof ResumeCampaignResponseSchema;
+  },
+  /**
+   * Admin. Stops issuing for good; the unissued codes are voided and issued ones can no longer
+   * be redeemed. The Redis pool is freed once every issued owner is in MySQL.
+   *
+   * @generated from rpc couponpb.CouponService.CancelCampaign
+   */
+  cancelCampaign: {
+    methodKind: "unary";
+    input: typeof CancelCampaignRequestSchema;
+    output: typeof CancelCampaignResponseSchema;
+  },
+  /**
+   * Marks an issued code used, at checkout. Of concurrent redemptions of one code exactly one wins.
+   *
+   * @generated from rpc couponpb.CouponService.RedeemCoupon
+   */
+  redeemCoupon: {
+    methodKind: "unary";
+    input: typeof RedeemCouponRequestSchema;
+    output: typeof RedeemCouponResponseSchema;
+  },
+  /**
+   * Admin. The books of one campaign, from Redis and MySQL, and whether they balance.
+   *
+   * @generated from rpc couponpb.CouponService.VerifyCampaign
+   */
+  verifyCampaign: {
+    methodKind: "unary";
+    input: typeof VerifyCampaignRequestSchema;
+    output: typeof VerifyCampaignResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_couponpb_coupon, 0);
