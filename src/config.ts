@@ -27,6 +27,15 @@ const schema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /**
+   * How long the Redis keys of an ended or sold-out campaign are kept, once every owner is in
+   * MySQL, before the sweeper removes them, in ms (a cancelled one's go as soon as its owners are
+   * in MySQL). Until then a holder of a sold-out campaign asking again gets their code back from
+   * Redis; after, the answer is "sold out" and reads come from MySQL.
+   */
+  CLOSED_CAMPAIGN_GRACE_MS: z.coerce.number().int().min(0).max(30 * 24 * 3600 * 1000).default(15 * 60 * 1000),
+  /** How often each instance's sweeper looks for closed campaigns to clean up, in ms. */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).max(3600 * 1000).default(30_000),
+  /**
    * Bearer key that admin methods (src/ops/admin-auth.ts ADMIN_METHODS) require. Unset (or empty):
    * admin methods are open, as in the original service, and a warning is logged at start-up.
    */

@@ -4,28 +4,38 @@ import { withMysql, withRedis } from "../db/errors.js";
 import { notFound } from "../errors.js";
 import { parseIssueEvent, type RawStreamEntry } from "../persist/stream-entry.js";
 import type { RedisKeys } from "../redis/keys.js";
-import { findCampaign, listIssues, type CampaignRow, type IssueRow } from "./repository.js";
+import { countIssues, countRedeemed, findCampaign, listIssues, type CampaignRow, type IssueRow } from "./repository.js";
 
-export type CampaignState = "loading" | "scheduled" | "open" | "sold_out";
+export type CampaignState = "loading" | "scheduled" | "open" | "paused" | "ended" | "sold_out" | "cancelled";
 
 export type CampaignView = {
   id: number;
   name: string;
   startTime: Date;
+  /** Null or absent for a campaign that runs until sold out. */
+  endTime?: Date | null;
   totalCoupons: number;
   issued: number;
   remaining: number;
   persisted: number;
   loaded: number;
+  /** Issued codes used at checkout; absent means 0. */
+  redeemed?: number;
+  /** Unissued codes voided by a cancellation; absent means 0. */
+  voided?: number;
   state: CampaignState;
 };
 
 export type SnapshotDeps = { db: Db; bulkRedis: Redis; keys: RedisKeys };
 
 type RedisSnapshot = {
-  /** False when Redis holds nothing for this campaign (emptied, or never loaded there). */
+  /**
+   * False when Redis holds nothing live for this campaign: never loaded there, emptied, or its
+   * keys released by the sweeper after it closed (only the meta tombstone is left).
+   */
   present: boolean;
-  loading: boolean;
+  /** The meta hash's state: loading | ready | paused | cancelled. */
+  state: string | null;
   issued: number;
   remaining: number;
   nowMs: number;
@@ -40,7 +50,13 @@ type RedisSnapshot = {
 async function readRedisSnapshot(deps: SnapshotDeps, id: number): Promise<RedisSnapshot> {
   const k = deps.keys.campaign(id);
   const replies = await withRedis("cannot read the campaign", () =>
-    deps.bulkRedis.multi().hmget(k.meta, "state", "issued").llen(k.pool).time().xrange(k.stream, "-", "+").exec(),
+    deps.bulkRedis
+      .multi()
+      .hmget(k.meta, "state", "issued", "released_ms")
+      .llen(k.pool)
+      .time()
+      .xrange(k.stream, "-", "+")
+      .exec(),
   );
   const [meta, llen, time, stream] = (replies ?? []).map(([err, v]) => {
     if (err) throw err;
@@ -51,8 +67,8 @@ async function readRedisSnapshot(deps: SnapshotDeps, id: number): Promise<RedisS
     return { sequence: e.sequence, code: e.code, userId: e.userId || null, issuedAt: new Date(e.issuedAtMs) };
   });
   return {
-    present: meta[0] !== null,
-    loading: meta[0] === "loading",
+    present: meta[0] !== null && meta[2] === null,
+    state: meta[0] ?? null,
     issued: Number(meta[1] ?? 0),
     remaining: llen,
     nowMs: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000),
@@ -68,8 +84,22 @@ export function mergeIssues(persisted: IssueRow[], unpersisted: IssueRow[], maxS
   return [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
 }
 
-function stateOf(row: CampaignRow, loading: boolean, remaining: number, nowMs: number): CampaignState {
-  if (loading || row.status === "loading") return "loading";
+/**
+ * The state a caller of IssueCoupon would meet, with issue-coupon.lua's precedence: cancelled,
+ * ended, paused, not started, sold out. `redisState` is the meta hash's `state` when Redis holds
+ * the campaign live; undefined when it does not, and MySQL's copy of the lifecycle decides.
+ */
+export function campaignStateOf(
+  row: CampaignRow,
+  redisState: string | null | undefined,
+  remaining: number,
+  nowMs: number,
+): CampaignState {
+  const state = redisState ?? (row.cancelledAt ? "cancelled" : row.pausedAt ? "paused" : row.status);
+  if (state === "cancelled") return "cancelled";
+  if (state === "loading" || row.status === "loading") return "loading";
+  if (row.endTime && nowMs >= row.endTime.getTime()) return "ended";
+  if (state === "paused") return "paused";
   if (nowMs < row.startTime.getTime()) return "scheduled";
   return remaining === 0 ? "sold_out" : "open";
 }
@@ -92,28 +122,64 @@ export async function readCampaign(
 ): Promise<{ view: CampaignView; issues: IssueRow[] }> {
   const row = await requireCampaign(deps.db, id);
   const live = await readRedisSnapshot(deps, id);
-  const persisted = await withMysql("cannot read the campaign", () => listIssues(deps.db, id, 0));
+  const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
+    Promise.all([listIssues(deps.db, id, 0), countRedeemed(deps.db, id)]),
+  );
   if (!live.present) {
-    // Redis holds nothing for this campaign: MySQL is the whole truth.
-    const issued = persisted.length;
-    const remaining = row.totalCoupons - issued;
-    const view = { ...base(row), issued, remaining, persisted: issued, state: stateOf(row, false, remaining, Date.now()) };
-    return { view, issues: persisted };
+    // Redis holds nothing live for this campaign: MySQL is the whole truth.
+    return { view: viewFromMysql(row, persisted.length, redeemed), issues: persisted };
   }
   const issues = mergeIssues(persisted, live.unpersisted, live.issued);
   const persistedCount = persisted.reduce((n, r) => (r.sequence <= live.issued ? n + 1 : n), 0);
-  const view: CampaignView = {
+  return { view: viewFromRedis(row, live, persistedCount, redeemed), issues };
+}
+
+/**
+ * The campaign's counts and state without its list of codes: what the admin methods answer
+ * with. Counts come from MySQL's indexes, so the cost does not grow with the issued codes read.
+ */
+export async function readCampaignView(deps: SnapshotDeps, id: number): Promise<CampaignView> {
+  const row = await requireCampaign(deps.db, id);
+  const live = await readRedisSnapshot(deps, id);
+  const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
+    Promise.all([countIssues(deps.db, id, live.present ? live.issued : undefined), countRedeemed(deps.db, id)]),
+  );
+  return live.present ? viewFromRedis(row, live, persisted, redeemed) : viewFromMysql(row, persisted, redeemed);
+}
+
+function viewFromRedis(row: CampaignRow, live: RedisSnapshot, persisted: number, redeemed: number): CampaignView {
+  return {
     ...base(row),
     issued: live.issued,
     remaining: live.remaining,
-    persisted: persistedCount,
-    state: stateOf(row, live.loading, live.remaining, live.nowMs),
+    persisted,
+    redeemed,
+    state: campaignStateOf(row, live.state, live.remaining, live.nowMs),
   };
-  return { view, issues };
+}
+
+function viewFromMysql(row: CampaignRow, issued: number, redeemed: number): CampaignView {
+  const remaining = row.totalCoupons - issued;
+  return {
+    ...base(row),
+    issued,
+    remaining,
+    persisted: issued,
+    redeemed,
+    state: campaignStateOf(row, undefined, remaining, Date.now()),
+  };
 }
 
 function base(row: CampaignRow) {
-  return { id: row.id, name: row.name, startTime: row.startTime, totalCoupons: row.totalCoupons, loaded: row.loaded };
+  return {
+    id: row.id,
+    name: row.name,
+    startTime: row.startTime,
+    endTime: row.endTime,
+    totalCoupons: row.totalCoupons,
+    loaded: row.loaded,
+    voided: row.voided,
+  };
 }
 
 /**

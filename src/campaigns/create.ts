@@ -13,7 +13,12 @@ export type CreateDeps = { db: Db; loader: PoolLoader };
 export async function createCampaign(deps: CreateDeps, input: CreateCampaignInput): Promise<number> {
   const valid = validateCreateCampaign(input, Date.now());
   const row = await withMysql("the campaign was not created", () =>
-    insertCampaign(deps.db, { name: valid.name, startTime: new Date(valid.startTimeMs), totalCoupons: valid.totalCoupons }),
+    insertCampaign(deps.db, {
+      name: valid.name,
+      startTime: new Date(valid.startTimeMs),
+      endTime: valid.endTimeMs === null ? null : new Date(valid.endTimeMs),
+      totalCoupons: valid.totalCoupons,
+    }),
   );
   void deps.loader.start(row);
   return row.id;

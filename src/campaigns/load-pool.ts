@@ -26,7 +26,13 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow): Promise<v
   await bulkRedis
     .multi()
     .del(k.pool, k.users, k.stream, k.meta)
-    .hset(k.meta, { state: "loading", start_ms: campaign.startTime.getTime(), total, issued: 0 })
+    .hset(k.meta, {
+      state: "loading",
+      start_ms: campaign.startTime.getTime(),
+      ...(campaign.endTime ? { end_ms: campaign.endTime.getTime() } : {}),
+      total,
+      issued: 0,
+    })
     .exec();
   await deleteCodes(db, campaign.id);
 

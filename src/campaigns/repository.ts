@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { and, asc, count, eq, gt, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
 import { campaigns, couponIssues, coupons } from "../db/schema.js";
@@ -27,7 +27,7 @@ export async function loadCodeSecret(db: Db): Promise<Buffer> {
  */
 export async function insertCampaign(
   db: Db,
-  c: { name: string; startTime: Date; totalCoupons: number },
+  c: { name: string; startTime: Date; endTime: Date | null; totalCoupons: number },
 ): Promise<CampaignRow> {
   return db.transaction(async (tx) => {
     await tx.execute(
@@ -37,7 +37,17 @@ export async function insertCampaign(
     const codeOffset = Number(rows[0]!.next) - c.totalCoupons;
     const [res] = await tx.insert(campaigns).values({ ...c, codeOffset, status: "loading", loaded: 0 });
     const id = Number((res as ResultSetHeader).insertId);
-    return { id, ...c, codeOffset, status: "loading", loaded: 0, createdAt: new Date() };
+    return {
+      id,
+      ...c,
+      codeOffset,
+      status: "loading",
+      loaded: 0,
+      createdAt: new Date(),
+      pausedAt: null,
+      cancelledAt: null,
+      voided: 0,
+    };
   });
 }
 
@@ -78,7 +88,194 @@ export async function listIssues(db: Db, campaignId: number, afterSequence: numb
   return limit === undefined ? q : q.limit(limit);
 }
 
-export async function countIssues(db: Db, campaignId: number): Promise<number> {
-  const rows = await db.select({ n: count() }).from(couponIssues).where(eq(couponIssues.campaignId, campaignId));
+/** Owners written so far; with `maxSequence`, only those of the first `maxSequence` issues. */
+export async function countIssues(db: Db, campaignId: number, maxSequence?: number): Promise<number> {
+  const where =
+    maxSequence === undefined
+      ? eq(couponIssues.campaignId, campaignId)
+      : and(eq(couponIssues.campaignId, campaignId), lte(couponIssues.sequence, maxSequence));
+  const rows = await db.select({ n: count() }).from(couponIssues).where(where);
   return rows[0]?.n ?? 0;
+}
+
+// ---- Lifecycle: the MySQL copy of pause and cancel, voiding, redemption, verification.
+
+/** Mirrors PauseCampaign / ResumeCampaign; Redis's meta hash is what issuing obeys. */
+export async function setPaused(db: Db, campaignId: number, paused: boolean): Promise<void> {
+  await db
+    .update(campaigns)
+    .set({ pausedAt: paused ? sql`COALESCE(${campaigns.pausedAt}, NOW(3))` : null })
+    .where(eq(campaigns.id, campaignId));
+}
+
+/** Records the cancellation once; a repeated call keeps the first instant. */
+export async function setCancelled(db: Db, campaignId: number): Promise<void> {
+  await db
+    .update(campaigns)
+    .set({ cancelledAt: sql`COALESCE(${campaigns.cancelledAt}, NOW(3))`, pausedAt: null })
+    .where(eq(campaigns.id, campaignId));
+}
+
+/** Codes per voiding statement: bounds each transaction's row locks and undo log. */
+const VOID_CHUNK = 20_000;
+
+/**
+ * Voids every code of the campaign that has no owner in `coupon_issues`, chunk by chunk over the
+ * primary key, then stores the campaign's voided count. Idempotent. Only correct once every
+ * issued owner is in MySQL: a code issued but not yet persisted would be voided too.
+ */
+export async function voidUnissuedCodes(db: Db, campaignId: number, totalCoupons: number): Promise<number> {
+  for (let first = 1; first <= totalCoupons; first += VOID_CHUNK) {
+    await db.$client.query(
+      `UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
+          SET c.voided_at = NOW(3)
+        WHERE c.campaign_id = ? AND c.seq BETWEEN ? AND ? AND c.voided_at IS NULL AND i.code IS NULL`,
+      [campaignId, first, first + VOID_CHUNK - 1],
+    );
+  }
+  const voided = await countVoided(db, campaignId);
+  await db.update(campaigns).set({ voided }).where(eq(campaigns.id, campaignId));
+  return voided;
+}
+
+export async function countVoided(db: Db, campaignId: number): Promise<number> {
+  const rows = await db
+    .select({ n: count() })
+    .from(coupons)
+    .where(and(eq(coupons.campaignId, campaignId), isNotNull(coupons.voidedAt)));
+  return rows[0]?.n ?? 0;
+}
+
+export async function countRedeemed(db: Db, campaignId: number): Promise<number> {
+  const rows = await db
+    .select({ n: count() })
+    .from(couponIssues)
+    .where(and(eq(couponIssues.campaignId, campaignId), isNotNull(couponIssues.redeemedAt)));
+  return rows[0]?.n ?? 0;
+}
+
+/** A generated code and its campaign, whether or not it was issued. */
+export async function findCode(db: Db, code: string): Promise<{ campaignId: number; seq: number } | undefined> {
+  const rows = await db
+    .select({ campaignId: coupons.campaignId, seq: coupons.seq })
+    .from(coupons)
+    .where(eq(coupons.code, code))
+    .limit(1);
+  return rows[0];
+}
+
+export type IssuedCodeRow = {
+  campaignId: number;
+  sequence: number;
+  userId: string | null;
+  redeemedAt: Date | null;
+  redeemedBy: string | null;
+  cancelledAt: Date | null;
+};
+
+/** The owner record of an issued code with its campaign's cancellation, or undefined. */
+export async function findIssuedCode(db: Db, code: string): Promise<IssuedCodeRow | undefined> {
+  const rows = await db
+    .select({
+      campaignId: couponIssues.campaignId,
+      sequence: couponIssues.sequence,
+      userId: couponIssues.userId,
+      redeemedAt: couponIssues.redeemedAt,
+      redeemedBy: couponIssues.redeemedBy,
+      cancelledAt: campaigns.cancelledAt,
+    })
+    .from(couponIssues)
+    .innerJoin(campaigns, eq(campaigns.id, couponIssues.campaignId))
+    .where(eq(couponIssues.code, code))
+    .limit(1);
+  return rows[0];
+}
+
+/**
+ * The redemption itself: one conditional UPDATE. InnoDB locks the row, so of concurrent calls
+ * exactly one sees `redeemed_at IS NULL` and changes it; the others change nothing. The owner
+ * condition is part of the statement so a check-then-act gap cannot let a stranger in.
+ * Returns true when this call redeemed the code.
+ */
+export async function redeemIssuedCode(db: Db, code: string, userId: string, at: Date): Promise<boolean> {
+  const [res] = await db
+    .update(couponIssues)
+    .set({ redeemedAt: at, redeemedBy: userId === "" ? null : userId })
+    .where(
+      and(
+        eq(couponIssues.code, code),
+        isNull(couponIssues.redeemedAt),
+        sql`(${couponIssues.userId} IS NULL OR ${couponIssues.userId} = ${userId})`,
+      ),
+    );
+  return (res as ResultSetHeader).affectedRows === 1;
+}
+
+/** Owner records of the first `maxSequence` issues, leaving out the sequences in `except`. */
+export async function countIssuesExcept(
+  db: Db,
+  campaignId: number,
+  maxSequence: number,
+  except: readonly number[],
+): Promise<number> {
+  const [rows] = await db.$client.query(
+    `SELECT COUNT(*) AS n FROM coupon_issues WHERE campaign_id = ? AND sequence <= ?${except.length ? " AND sequence NOT IN (?)" : ""}`,
+    except.length ? [campaignId, maxSequence, except] : [campaignId, maxSequence],
+  );
+  return Number((rows as Array<{ n: number | string }>)[0]!.n);
+}
+
+/** What verification reads from MySQL about one campaign's codes and owners. */
+export type CampaignBooks = {
+  generated: number;
+  persisted: number;
+  redeemed: number;
+  voided: number;
+  /** Owner records whose code is not one of this campaign's generated codes. */
+  foreignCodes: number;
+  /** Owner records whose code is voided: issued and voided at once. */
+  voidedButIssued: number;
+  /** Codes with more than one owner record (the unique index should make this 0). */
+  codesWithTwoOwners: number;
+};
+
+export async function readCampaignBooks(db: Db, campaignId: number): Promise<CampaignBooks> {
+  const [rows] = await db.$client.query(
+    `SELECT
+       (SELECT COUNT(*) FROM coupons WHERE campaign_id = ?) AS generated,
+       (SELECT COUNT(*) FROM coupons WHERE campaign_id = ? AND voided_at IS NOT NULL) AS voided,
+       (SELECT COUNT(*) FROM coupon_issues WHERE campaign_id = ?) AS persisted,
+       (SELECT COUNT(*) FROM coupon_issues WHERE campaign_id = ? AND redeemed_at IS NOT NULL) AS redeemed,
+       (SELECT COUNT(*) FROM coupon_issues i LEFT JOIN coupons c ON c.code = i.code AND c.campaign_id = i.campaign_id
+          WHERE i.campaign_id = ? AND c.code IS NULL) AS foreignCodes,
+       (SELECT COUNT(*) FROM coupon_issues i JOIN coupons c ON c.code = i.code
+          WHERE i.campaign_id = ? AND c.voided_at IS NOT NULL) AS voidedButIssued,
+       (SELECT COUNT(*) FROM (SELECT code FROM coupon_issues WHERE campaign_id = ?
+          GROUP BY code HAVING COUNT(DISTINCT COALESCE(user_id, '')) > 1 OR COUNT(*) > 1) d) AS codesWithTwoOwners`,
+    Array(7).fill(campaignId),
+  );
+  const r = (rows as Array<Record<keyof CampaignBooks, number | string>>)[0]!;
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])) as CampaignBooks;
+}
+
+/**
+ * Owner records that share a sequence (in this campaign) or a code (in any campaign) with the
+ * given issues: what verification compares the stream's entries against.
+ */
+export async function findIssuesOverlapping(
+  db: Db,
+  campaignId: number,
+  issues: ReadonlyArray<{ sequence: number; code: string }>,
+): Promise<Array<IssueRow & { campaignId: number }>> {
+  const out: Array<IssueRow & { campaignId: number }> = [];
+  for (let i = 0; i < issues.length; i += 1000) {
+    const part = issues.slice(i, i + 1000);
+    const [rows] = await db.$client.query(
+      `SELECT campaign_id AS campaignId, sequence, code, user_id AS userId, issued_at AS issuedAt FROM coupon_issues
+        WHERE (campaign_id = ? AND sequence IN (?)) OR code IN (?)`,
+      [campaignId, part.map((e) => e.sequence), part.map((e) => e.code)],
+    );
+    for (const r of rows as Array<IssueRow & { campaignId: number | string }>) out.push({ ...r, campaignId: Number(r.campaignId) });
+  }
+  return out;
 }

@@ -13,8 +13,14 @@ export const LIMITS = {
   pageSizeDefault: 100,
 } as const;
 
-export type CreateCampaignInput = { name: string; startTimeMs: number | undefined; totalCoupons: bigint };
-export type ValidCampaign = { name: string; startTimeMs: number; totalCoupons: number };
+export type CreateCampaignInput = {
+  name: string;
+  startTimeMs: number | undefined;
+  /** Optional: undefined for a campaign that runs until sold out. */
+  endTimeMs?: number | undefined;
+  totalCoupons: bigint;
+};
+export type ValidCampaign = { name: string; startTimeMs: number; endTimeMs: number | null; totalCoupons: number };
 
 // C0/C1 controls and unpaired surrogates make names that cannot be shown or stored faithfully.
 // eslint-disable-next-line no-control-regex
@@ -37,11 +43,24 @@ export function validateCreateCampaign(input: CreateCampaignInput, nowMs: number
   if (input.startTimeMs > nowMs + LIMITS.startMaxFutureMs) {
     throw invalidArgument("start_time must not be more than five years in the future");
   }
+  const endTimeMs = validateEndTime(input.endTimeMs, input.startTimeMs, nowMs);
   const total = input.totalCoupons;
   if (total < BigInt(LIMITS.totalMin) || total > BigInt(LIMITS.totalMax)) {
     throw invalidArgument(`total_coupons must be between ${LIMITS.totalMin} and ${LIMITS.totalMax}, got ${total}`);
   }
-  return { name, startTimeMs: input.startTimeMs, totalCoupons: Number(total) };
+  return { name, startTimeMs: input.startTimeMs, endTimeMs, totalCoupons: Number(total) };
+}
+
+/** end_time is optional; when given it must be after start_time and not already past. */
+function validateEndTime(endTimeMs: number | undefined, startTimeMs: number, nowMs: number): number | null {
+  if (endTimeMs === undefined) return null;
+  if (!Number.isFinite(endTimeMs)) throw invalidArgument("end_time is not a valid instant");
+  if (endTimeMs <= startTimeMs) throw invalidArgument("end_time must be after start_time");
+  if (endTimeMs <= nowMs) throw invalidArgument("end_time must be in the future");
+  if (endTimeMs > nowMs + LIMITS.startMaxFutureMs) {
+    throw invalidArgument("end_time must not be more than five years in the future");
+  }
+  return endTimeMs;
 }
 
 /** Campaign ids are positive; 0 is what an absent field decodes to. */

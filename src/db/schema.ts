@@ -38,6 +38,17 @@ export const campaigns = mysqlTable("campaigns", {
   createdAt: datetime("created_at", { mode: "date", fsp: 3 })
     .notNull()
     .default(sql`CURRENT_TIMESTAMP(3)`),
+  /** The instant issuing closes for good; null for a campaign that runs until sold out. */
+  endTime: datetime("end_time", { mode: "date", fsp: 3 }),
+  /**
+   * Lifecycle, mirrored from the Redis meta hash (which is what issuing obeys) so that the state
+   * survives the removal of the campaign's Redis keys. Set while paused; cleared on resume.
+   */
+  pausedAt: datetime("paused_at", { mode: "date", fsp: 3 }),
+  /** Set once, by CancelCampaign: issuing stopped for good and issued codes cannot be redeemed. */
+  cancelledAt: datetime("cancelled_at", { mode: "date", fsp: 3 }),
+  /** Unissued codes voided by the cancellation (0 until the voiding has finished). */
+  voided: int("voided", { unsigned: true }).notNull().default(0),
 });
 
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */
@@ -47,6 +58,8 @@ export const coupons = mysqlTable(
     campaignId: bigint("campaign_id", { mode: "number", unsigned: true }).notNull(),
     seq: int("seq", { unsigned: true }).notNull(),
     code: varchar("code", { length: 10 }).notNull(),
+    /** Set when the campaign was cancelled before this code was issued: it can never be used. */
+    voidedAt: datetime("voided_at", { mode: "date", fsp: 3 }),
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.seq] }), uniqueIndex("coupons_code_unique").on(t.code)],
 );
@@ -65,10 +78,19 @@ export const couponIssues = mysqlTable(
     code: varchar("code", { length: 10 }).notNull(),
     userId: varchar("user_id", { length: 128 }),
     issuedAt: datetime("issued_at", { mode: "date", fsp: 3 }).notNull(),
+    /**
+     * When the code was used at checkout: set once, by a conditional UPDATE (`… AND redeemed_at
+     * IS NULL`), so of concurrent redemptions exactly one changes the row. The persister never
+     * writes these two columns, so a redelivered stream entry cannot clear them.
+     */
+    redeemedAt: datetime("redeemed_at", { mode: "date", fsp: 3 }),
+    /** Who redeemed it: the owner, or whoever presented a code issued to no one in particular. */
+    redeemedBy: varchar("redeemed_by", { length: 128 }),
   },
   (t) => [
     primaryKey({ columns: [t.campaignId, t.sequence] }),
     uniqueIndex("coupon_issues_code_unique").on(t.code),
     index("coupon_issues_user").on(t.campaignId, t.userId),
+    index("coupon_issues_redeemed").on(t.campaignId, t.redeemedAt),
   ],
 );

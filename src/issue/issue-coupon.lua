@@ -2,7 +2,8 @@
 --[[
   Issues one coupon of a campaign: the whole hot path, atomically, in one round trip.
 
-  KEYS[1]  meta hash    fields: state ("loading" | "ready"), start_ms (ms since epoch), issued
+  KEYS[1]  meta hash    fields: state ("loading" | "ready" | "paused" | "cancelled"),
+                        start_ms and end_ms (ms since epoch; end_ms absent: no end), issued
   KEYS[2]  pool list    codes not yet issued; LPOP takes the next
   KEYS[3]  users hash   user id -> "code|sequence"
   KEYS[4]  stream       one entry per issue for the persister: c=code u=user s=sequence t=ms
@@ -15,20 +16,33 @@
     {-2}                  the pool is still loading
     {-3, start_ms}        before the start instant, by Redis's own clock
     {-4}                  sold out
+    {-5}                  paused (PauseCampaign)
+    {-6}                  cancelled (CancelCampaign)
+    {-7, end_ms}          at or after the end instant, by Redis's own clock
+
+  The lifecycle checks read only the meta hash, so they cost nothing extra: one HMGET as before.
+  Precedence: cancelled, then ended, then paused, then not started. A holder asking again after
+  the campaign closed gets the closing answer, not the code (it stays readable in GetCampaign).
 
   The `#!lua` line makes Redis treat the script as a writer up front, so under OOM, on a
   read-only replica or with failing persistence it is refused whole instead of stopping halfway.
   Every check comes before the first write: Lua scripts have no rollback.
 ]]
-local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms')
-local state = meta[1]
-if not state then return {-1} end
-if state ~= 'ready' then return {-2} end
+local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms', 'end_ms')
+local state, start_ms, end_ms = meta[1], meta[2], meta[3]
 
--- Redis's clock, not the caller's: every instance agrees on the start instant.
+-- Checks: nothing below may write until the last of them has passed.
+if not state then return {-1} end
+if state == 'cancelled' then return {-6} end
+-- "loading", or a state this script does not know: never issue from it.
+if state ~= 'ready' and state ~= 'paused' then return {-2} end
+
+-- Redis's clock, not the caller's: every instance agrees on the start and end instants.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now < tonumber(meta[2]) then return {-3, meta[2]} end
+if end_ms and now >= tonumber(end_ms) then return {-7, end_ms} end
+if state == 'paused' then return {-5} end
+if now < tonumber(start_ms) then return {-3, start_ms} end
 
 local user = ARGV[1]
 if user ~= '' then
@@ -39,6 +53,7 @@ if user ~= '' then
   end
 end
 
+-- Writes.
 local code = redis.call('LPOP', KEYS[2])
 if not code then return {-4} end
 local sequence = redis.call('HINCRBY', KEYS[1], 'issued', 1)

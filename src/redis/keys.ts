@@ -3,7 +3,12 @@
  * script touches a single slot and stays valid on a Redis Cluster.
  */
 export type CampaignKeys = {
-  /** Hash: start_ms, total, issued, state. */
+  /**
+   * Hash: state (loading | ready | paused | cancelled), start_ms, end_ms (absent: no end), total,
+   * issued; closed_ms (when the sweeper first saw it sold out); and, once the sweeper removed the
+   * other keys, released_ms and released_pool: the meta hash stays as a tombstone so IssueCoupon
+   * still answers sold out / ended / cancelled from Redis alone.
+   */
   readonly meta: string;
   /** List: codes not yet issued, in issue order (LPOP takes the next). */
   readonly pool: string;

@@ -10,11 +10,15 @@ type ScriptDef = { name: string; numberOfKeys: number; file: URL };
 
 const SCRIPTS: readonly ScriptDef[] = [
   { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
+  { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
 ];
 
 /** Raw replies; decoded by the module that owns each script. */
 export type ScriptCommands = {
   issueCoupon(meta: string, pool: string, users: string, stream: string, userId: string): Promise<unknown[]>;
+  setCampaignState(meta: string, target: "paused" | "ready" | "cancelled"): Promise<number[]>;
+  releaseCampaignKeys(meta: string, pool: string, users: string, stream: string, owners: number): Promise<number[]>;
 };
 
 export type ScriptedRedis = Redis & ScriptCommands;

@@ -16,6 +16,9 @@ const STATE: Record<CampaignState, PbState> = {
   scheduled: PbState.SCHEDULED,
   open: PbState.OPEN,
   sold_out: PbState.SOLD_OUT,
+  paused: PbState.PAUSED,
+  ended: PbState.ENDED,
+  cancelled: PbState.CANCELLED,
 };
 
 /** A wire Timestamp as ms since the epoch; undefined when absent. Rejects out-of-range nanos. */
@@ -32,11 +35,14 @@ export function toPbCampaign(v: CampaignView): Campaign {
     id: BigInt(v.id),
     name: v.name,
     startTime: timestampFromMs(v.startTime.getTime()),
+    ...(v.endTime ? { endTime: timestampFromMs(v.endTime.getTime()) } : {}),
     totalCoupons: BigInt(v.totalCoupons),
     issued: BigInt(v.issued),
     remaining: BigInt(v.remaining),
     persisted: BigInt(v.persisted),
     loaded: BigInt(v.loaded),
+    redeemed: BigInt(v.redeemed ?? 0),
+    voided: BigInt(v.voided ?? 0),
     state: STATE[v.state],
   });
 }
