@@ -1,5 +1,5 @@
 import { sleepMs, wallNowMs } from "./clock.js";
-import type { ControlClient } from "./rpc/control-client.js";
+import type { CampaignState, ControlClient } from "./rpc/control-client.js";
 
 /** A campaign the run created, and what a correct service must do with it. */
 export type CampaignRun = {
@@ -13,6 +13,8 @@ export type CampaignRun = {
    * "scenario": the scenario judges the calls itself (the boundary's start-instant campaign).
    */
   expect: "min" | "scenario";
+  /** The state GetCampaign must read after the run; default: sold out if every coupon went, else open. */
+  finalState?: CampaignState;
 };
 
 /** How often to look at a loading campaign, in ms. */

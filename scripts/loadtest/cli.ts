@@ -13,7 +13,7 @@ const EXIT_USAGE = 2;
 function program(): Command {
   return new Command("loadtest")
     .description("Drives a running coupon service with one scenario and verifies its integrity.")
-    .addOption(new Option("--scenario <name>", "seed | burst | ramp | multi | boundary").choices(SCENARIOS).default("seed"))
+    .addOption(new Option("--scenario <name>", "seed | burst | ramp | multi | boundary | lifecycle").choices(SCENARIOS).default("seed"))
     .option("--url <url>", "service base URL", "http://127.0.0.1:8080")
     .option("--coupons <n>", "coupons per campaign (boundary: the small pool)")
     .option("--calls <n>", "IssueCoupon calls (multi: in total; boundary: per part)")
@@ -33,6 +33,7 @@ function program(): Command {
         "  ramp      15,000 coupons, rate rising 500 → 3,000 calls/s over 10 s\n" +
         "  multi     4 campaigns × 5,000 coupons opening together, 24,000 callers round-robin\n" +
         "  boundary  1,000 calls over 2 s around the start instant; then 1,000 callers against 5 coupons\n" +
+        "  lifecycle 15,000 callers against 10,000 coupons with a pause held mid-burst; then 2,000 calls over 2 s around an end instant\n" +
         "\nExit status: 0 integrity holds, 1 a violation, 2 bad usage or service unreachable.",
     )
     .exitOverride()

@@ -2,7 +2,7 @@
  * The load test's settings: flags as typed, checked and completed with the defaults of the chosen
  * scenario. Every problem is reported at once, as a usage error (exit status 2).
  */
-export const SCENARIOS = ["seed", "burst", "ramp", "multi", "boundary"] as const;
+export const SCENARIOS = ["seed", "burst", "ramp", "multi", "boundary", "lifecycle"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export type LoadtestOptions = {
@@ -49,6 +49,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, ScenarioDefaults> = {
   ramp: { coupons: 15_000, calls: 0, concurrency: 256, durationS: 10, rate: { fromRps: 500, toRps: 3000 }, campaigns: 1, leadS: 2, accepts: ["coupons", "concurrency", "duration", "rate", "lead"] },
   multi: { coupons: 5_000, calls: 24_000, concurrency: 128, durationS: 0, rate: undefined, campaigns: 4, leadS: 2, accepts: ["coupons", "calls", "concurrency", "campaigns", "lead"] },
   boundary: { coupons: 5, calls: 1_000, concurrency: 64, durationS: 2, rate: undefined, campaigns: 2, leadS: 3, accepts: ["coupons", "calls", "concurrency", "duration", "lead"] },
+  // A pause held mid-burst (15,000 callers, 10,000 coupons), then 2,000 calls over 2 s around an end instant.
+  lifecycle: { coupons: 10_000, calls: 15_000, concurrency: 128, durationS: 2, rate: undefined, campaigns: 2, leadS: 2, accepts: ["coupons", "calls", "concurrency", "duration", "lead"] },
 };
 
 const FLAG_OF: Record<Tunable, keyof RawFlags> = {

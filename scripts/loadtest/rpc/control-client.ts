@@ -17,7 +17,14 @@ export class UnreachableError extends Error {
   override readonly name = "UnreachableError";
 }
 
-export type CampaignState = "CAMPAIGN_STATE_LOADING" | "CAMPAIGN_STATE_SCHEDULED" | "CAMPAIGN_STATE_OPEN" | "CAMPAIGN_STATE_SOLD_OUT";
+export type CampaignState =
+  | "CAMPAIGN_STATE_LOADING"
+  | "CAMPAIGN_STATE_SCHEDULED"
+  | "CAMPAIGN_STATE_OPEN"
+  | "CAMPAIGN_STATE_SOLD_OUT"
+  | "CAMPAIGN_STATE_PAUSED"
+  | "CAMPAIGN_STATE_ENDED"
+  | "CAMPAIGN_STATE_CANCELLED";
 
 export type CampaignInfo = {
   id: string;

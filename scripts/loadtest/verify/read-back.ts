@@ -39,7 +39,7 @@ export async function checkGetCampaign(client: ControlClient, c: CampaignCalls):
     violations.push(`${name}: GetCampaign says ${campaign.remaining} remaining; ${c.run.coupons} coupons − ${n} received = ${c.run.coupons - n}`);
   }
   const soldOut = n === c.run.coupons;
-  const state = soldOut ? "CAMPAIGN_STATE_SOLD_OUT" : "CAMPAIGN_STATE_OPEN";
+  const state = c.run.finalState ?? (soldOut ? "CAMPAIGN_STATE_SOLD_OUT" : "CAMPAIGN_STATE_OPEN");
   if (campaign.state !== state) violations.push(`${name}: GetCampaign says ${campaign.state}; expected ${state}`);
   return violations;
 }
