@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 /**
@@ -43,6 +44,13 @@ const schema = z.object({
     (v) => (v === "" ? undefined : v),
     z.string().min(16, "must be at least 16 characters (use e.g. `openssl rand -hex 32`)").optional(),
   ),
+  /** Processes `npm start` runs (node:cluster), each a full instance; default: the number of cores. */
+  WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  /**
+   * An issue read by a persister that has not acknowledged it for this long is taken over by
+   * another persister (the first one died or hangs), in ms. Must exceed a batch's write time.
+   */
+  PERSISTER_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /** Longest a SIGTERM/SIGINT shutdown may take before the process gives up and exits 1, in ms. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });

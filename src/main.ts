@@ -1,3 +1,5 @@
+import cluster from "node:cluster";
+import { reportReady, runPrimary } from "./cluster/primary.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { StartupError } from "./deps.js";
 import { createLogger } from "./logger.js";
@@ -15,6 +17,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL);
+  if (cluster.isPrimary && config.WORKERS > 1) {
+    // WORKERS full instances share the port, Redis, MySQL and the persisters' consumer group.
+    runPrimary(config.WORKERS, logger, config.SHUTDOWN_TIMEOUT_MS);
+    return;
+  }
   let service;
   try {
     service = await startService(config, logger);
@@ -26,6 +33,7 @@ async function main(): Promise<void> {
     throw err;
   }
   logger.info({ url: service.url, persister: config.PERSISTER, issuePath: config.ISSUE_PATH }, "coupon service started");
+  reportReady();
 
   // SIGTERM (orchestrators) or SIGINT (Ctrl-C): stop gracefully, bounded by SHUTDOWN_TIMEOUT_MS.
   // A second signal while stopping exits at once.
@@ -52,6 +60,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A worker whose primary is gone must not live on unsupervised.
+  if (cluster.isWorker) process.on("disconnect", () => shutdown("primary gone"));
 }
 
 void main();

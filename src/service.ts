@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { closeDeps, createDeps, type Deps } from "./deps.js";
+import { LoadRecovery } from "./campaigns/resume-loads.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { Readiness } from "./ops/health.js";
 import { countConnectionErrors, MeteredPersister, timePoolLoads } from "./ops/instrument.js";
@@ -55,8 +56,15 @@ export async function startService(
   const persister =
     config.PERSISTER === "off"
       ? undefined
-      : new MeteredPersister({ db: deps.db, redis: deps.bulkRedis, keys: deps.keys, logger }, persisterOptions, metrics);
+      : new MeteredPersister(
+          { db: deps.db, redis: deps.bulkRedis, keys: deps.keys, logger },
+          { claimIdleMs: config.PERSISTER_CLAIM_IDLE_MS, ...persisterOptions },
+          metrics,
+        );
   persister?.start();
+  // Loads that a dead instance left half done are finished here (src/campaigns/resume-loads.ts).
+  const loadRecovery = new LoadRecovery(deps);
+  loadRecovery.start();
   const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.CLOSED_CAMPAIGN_GRACE_MS });
   sweeper.start();
 
@@ -101,6 +109,7 @@ export async function startService(
         await persister.stop();
       }
       await sweeper.stop();
+      await loadRecovery.stop();
       await closeDeps(deps);
       logger.info({ ms: Date.now() - begun }, "stopped");
     })());

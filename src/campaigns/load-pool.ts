@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import type { CodeGenerator } from "../codes/generator.js";
 import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
+import { holdLoadLease } from "./load-lease.js";
 import { deleteCodes, insertCodes, setLoadProgress, type CampaignRow } from "./repository.js";
 
 export type LoadDeps = { db: Db; bulkRedis: Redis; keys: RedisKeys; codes: CodeGenerator; logger: Logger };
@@ -19,8 +20,18 @@ const CHUNK = 5000;
  *
  * Chunks are pipelined: the next chunk is generated while the previous one is being written.
  */
+export class LoadLeaseLost extends Error {
+  override readonly name = "LoadLeaseLost";
+}
+
 export async function loadPool(deps: LoadDeps, campaign: CampaignRow): Promise<void> {
   const { db, bulkRedis, keys } = deps;
+  // Every step starts by renewing the lease: a loader that lost it (it stalled past the lease and
+  // another instance took over) stops before touching the pool again.
+  const renew = async () => {
+    if (!(await holdLoadLease(db, campaign.id))) throw new LoadLeaseLost(`lost the load lease of campaign ${campaign.id}`);
+  };
+  await renew();
   const k = keys.campaign(campaign.id);
   const total = campaign.totalCoupons;
   await bulkRedis
@@ -41,12 +52,14 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow): Promise<v
     const n = Math.min(CHUNK, total - first);
     const codes = deps.codes.codes(campaign.codeOffset + first, n);
     await inFlight;
+    await renew();
     const loaded = first + n;
     inFlight = Promise.all([insertCodes(db, campaign.id, first + 1, codes), bulkRedis.rpush(k.pool, ...codes)]).then(
       () => setLoadProgress(db, campaign.id, loaded, "loading"),
     );
   }
   await inFlight;
+  await renew();
 
   try {
     await bulkRedis.xgroup("CREATE", k.stream, PERSISTER_GROUP, "0", "MKSTREAM");
@@ -69,7 +82,13 @@ export class PoolLoader {
 
   constructor(private readonly deps: LoadDeps) {}
 
+  isLoading(campaignId: number): boolean {
+    return this.running.has(campaignId);
+  }
+
   start(campaign: CampaignRow): Promise<void> {
+    const running = this.running.get(campaign.id);
+    if (running) return running;
     const p = loadPool(this.deps, campaign)
       .then(() => this.deps.logger.info({ campaignId: campaign.id, total: campaign.totalCoupons }, "pool loaded"))
       .catch((err) => this.deps.logger.error({ err, campaignId: campaign.id }, "pool load failed"))

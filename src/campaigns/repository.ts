@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
+import { LOADER_ID } from "./load-lease.js";
 import { campaigns, couponIssues, coupons } from "../db/schema.js";
 
 /** MySQL access for campaigns and their codes. Every query of the campaigns module lives here. */
@@ -35,7 +36,10 @@ export async function insertCampaign(
     );
     const [rows] = (await tx.execute(sql`SELECT LAST_INSERT_ID() AS next`)) as unknown as [Array<{ next: string | number }>];
     const codeOffset = Number(rows[0]!.next) - c.totalCoupons;
-    const [res] = await tx.insert(campaigns).values({ ...c, codeOffset, status: "loading", loaded: 0 });
+    // The creating instance holds the load lease from the first instant (src/campaigns/load-lease.ts).
+    const [res] = await tx
+      .insert(campaigns)
+      .values({ ...c, codeOffset, status: "loading", loaded: 0, loadOwner: LOADER_ID, loadHeartbeat: sql`NOW(3)` });
     const id = Number((res as ResultSetHeader).insertId);
     return {
       id,
@@ -47,6 +51,8 @@ export async function insertCampaign(
       pausedAt: null,
       cancelledAt: null,
       voided: 0,
+      loadOwner: LOADER_ID,
+      loadHeartbeat: new Date(),
     };
   });
 }

@@ -49,6 +49,10 @@ export const campaigns = mysqlTable("campaigns", {
   cancelledAt: datetime("cancelled_at", { mode: "date", fsp: 3 }),
   /** Unissued codes voided by the cancellation (0 until the voiding has finished). */
   voided: int("voided", { unsigned: true }).notNull().default(0),
+  /** The instance loading the pool, while `status` is `loading` (see src/campaigns/load-lease.ts). */
+  loadOwner: varchar("load_owner", { length: 80 }),
+  /** When that instance last renewed its lease, by MySQL's clock. */
+  loadHeartbeat: datetime("load_heartbeat", { mode: "date", fsp: 3 }),
 });
 
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */

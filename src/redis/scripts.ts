@@ -12,6 +12,7 @@ const SCRIPTS: readonly ScriptDef[] = [
   { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
+  { name: "finishLoad", numberOfKeys: 1, file: new URL("../campaigns/finish-load.lua", import.meta.url) },
 ];
 
 /** Raw replies; decoded by the module that owns each script. */
@@ -19,6 +20,7 @@ export type ScriptCommands = {
   issueCoupon(meta: string, pool: string, users: string, stream: string, userId: string): Promise<unknown[]>;
   setCampaignState(meta: string, target: "paused" | "ready" | "cancelled"): Promise<number[]>;
   releaseCampaignKeys(meta: string, pool: string, users: string, stream: string, owners: number): Promise<number[]>;
+  finishLoad(meta: string): Promise<number>;
 };
 
 export type ScriptedRedis = Redis & ScriptCommands;

@@ -1,0 +1,64 @@
+import { eq } from "drizzle-orm";
+import { campaigns } from "../db/schema.js";
+import { holdLoadLease, LOAD_LEASE_MS } from "./load-lease.js";
+import type { LoadDeps, PoolLoader } from "./load-pool.js";
+import type { ScriptedRedis } from "../redis/scripts.js";
+
+export type ResumeDeps = LoadDeps & { loader: PoolLoader; redis: ScriptedRedis };
+
+/**
+ * Finishes what a dead instance left half done, so that an interrupted CreateCampaign ends as a
+ * consistent campaign:
+ *   - a campaign still `loading` in MySQL whose loader stopped renewing its lease is loaded again
+ *     from scratch by whoever takes the lease (nothing was issued from it: Redis refuses a
+ *     loading pool);
+ *   - a campaign `ready` in MySQL whose Redis meta still says `loading` (the loader died between
+ *     the two writes, after the whole pool was pushed) is switched to ready.
+ * Returns how many campaigns it acted on.
+ */
+export async function resumeLoads(deps: ResumeDeps): Promise<number> {
+  let acted = 0;
+  const loading = await deps.db.select().from(campaigns).where(eq(campaigns.status, "loading"));
+  for (const row of loading) {
+    if (deps.loader.isLoading(row.id)) continue;
+    if (!(await holdLoadLease(deps.db, row.id))) continue; // a live loader holds it
+    deps.logger.warn({ campaignId: row.id, previousLoader: row.loadOwner }, "resuming an interrupted pool load");
+    void deps.loader.start(row);
+    acted++;
+  }
+  for (const id of await deps.bulkRedis.smembers(deps.keys.activeCampaigns)) {
+    const k = deps.keys.campaign(id);
+    if ((await deps.bulkRedis.hget(k.meta, "state")) !== "loading" || deps.loader.isLoading(Number(id))) continue;
+    const [row] = await deps.db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, Number(id)));
+    if (row?.status !== "ready") continue;
+    if ((await deps.redis.finishLoad(k.meta)) === 0) continue;
+    deps.logger.warn({ campaignId: Number(id) }, "finished a pool load whose loader died before flipping Redis to ready");
+    acted++;
+  }
+  return acted;
+}
+
+/** Runs `resumeLoads` at start and then once per lease period, in every instance. */
+export class LoadRecovery {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly deps: ResumeDeps,
+    private readonly everyMs = LOAD_LEASE_MS,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = resumeLoads(this.deps).catch((err) => this.deps.logger.warn({ err }, "load recovery pass failed"));
+      this.timer = setTimeout(() => void this.running.then(tick), this.everyMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,69 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "pino";
+
+/** Messages a worker sends to the primary. */
+export type WorkerMessage = { type: "ready" };
+
+/** Longest pause between two restarts of a crashing worker, in ms. */
+const MAX_RESTART_DELAY_MS = 10_000;
+
+/**
+ * The primary process of `WORKERS > 1`: forks that many workers, each a full instance (HTTP on
+ * the shared port, persister in the shared consumer group), restarts a worker that dies, and on
+ * SIGTERM/SIGINT passes the signal on and exits once every worker has shut down gracefully.
+ * A worker that fails before it was ever ready (MySQL or Redis unreachable at start) is not
+ * restarted: its own message says what is wrong, and the primary exits non-zero.
+ */
+export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: number): void {
+  let stopping = false;
+  let restarts = 0;
+  const everReady = new WeakSet<Worker>();
+
+  const fork = () => {
+    const w = cluster.fork();
+    w.on("message", (m: WorkerMessage) => {
+      if (m?.type === "ready") {
+        everReady.add(w);
+        restarts = 0;
+      }
+    });
+  };
+
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    if (!everReady.has(worker)) {
+      logger.error({ code, signal }, "a worker failed at start-up; stopping");
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
+      setTimeout(() => process.exit(1), 1000).unref();
+      return;
+    }
+    const delayMs = Math.min(100 * 2 ** restarts++, MAX_RESTART_DELAY_MS);
+    logger.error({ pid: worker.process.pid, code, signal, restartInMs: delayMs }, "worker died; restarting it");
+    setTimeout(fork, delayMs);
+  });
+
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "passing the signal on to the workers");
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+    setTimeout(() => {
+      logger.error("workers took too long to stop; exiting");
+      process.exit(1);
+    }, shutdownTimeoutMs + 2000).unref();
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+
+  for (let i = 0; i < workers; i++) fork();
+  logger.info({ workers }, "started workers");
+}
+
+/** Called by a worker once it serves: lets the primary tell start-up failures from crashes. */
+export function reportReady(): void {
+  if (cluster.isWorker) process.send?.({ type: "ready" } satisfies WorkerMessage);
+}
