@@ -33,6 +33,8 @@ function spawnService(): { child: ChildProcess; logs: LogLine[]; url: Promise<st
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: ns.prefix,
       LOG_LEVEL: "info",
+      // One process: this proves the instance's own shutdown (a node:cluster primary forwards the signal).
+      WORKERS: "1",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });

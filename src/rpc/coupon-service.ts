@@ -2,13 +2,15 @@ import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { readCampaign, readIssuesPage } from "../campaigns/campaign-snapshot.js";
 import { createCampaign } from "../campaigns/create.js";
-import { validateCampaignId, validatePageSize, validateUserId } from "../campaigns/validation.js";
+import { listCampaigns } from "../campaigns/list.js";
+import { LIMITS, validateCampaignId, validatePageSize, validateUserId } from "../campaigns/validation.js";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
 import {
   CreateCampaignResponseSchema,
   GetCampaignResponseSchema,
   IssueCouponResponseSchema,
+  ListCampaignsResponseSchema,
   ListIssuedCouponsResponseSchema,
   type CouponService,
   type IssueCouponRequest,
@@ -69,6 +71,21 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
       return create(ListIssuedCouponsResponseSchema, {
         coupons: rows.map(toPbIssuedCoupon),
         nextPageToken: rows.length === pageSize && last ? String(last.sequence) : "",
+      });
+    },
+
+    async listCampaigns(req) {
+      const pageSize = validatePageSize(req.pageSize);
+      if (req.campaignIds.length > LIMITS.pageSizeMax) {
+        throw invalidArgument(`campaign_ids must name at most ${LIMITS.pageSizeMax} campaigns`);
+      }
+      const ids = req.campaignIds.length > 0 ? req.campaignIds.map(validateCampaignId) : undefined;
+      const beforeId = req.pageToken === "" ? undefined : parsePageToken(req.pageToken);
+      const { views, hasMore } = await listCampaigns(deps, { pageSize, beforeId, ids });
+      const last = views[views.length - 1];
+      return create(ListCampaignsResponseSchema, {
+        campaigns: views.map(toPbCampaign),
+        nextPageToken: hasMore && last ? String(last.id) : "",
       });
     },
   };
