@@ -4,6 +4,7 @@ import { withMysql, withRedis } from "../db/errors.js";
 import { notFound } from "../errors.js";
 import { parseIssueEvent, type RawStreamEntry } from "../persist/stream-entry.js";
 import type { RedisKeys } from "../redis/keys.js";
+import { execMulti } from "../redis/multi.js";
 import { countIssues, countRedeemed, findCampaign, listIssues, type CampaignRow, type IssueRow } from "./repository.js";
 
 export type CampaignState = "loading" | "scheduled" | "open" | "paused" | "ended" | "sold_out" | "cancelled";
@@ -49,19 +50,11 @@ type RedisSnapshot = {
  */
 async function readRedisSnapshot(deps: SnapshotDeps, id: number): Promise<RedisSnapshot> {
   const k = deps.keys.campaign(id);
-  const replies = await withRedis("cannot read the campaign", () =>
-    deps.bulkRedis
-      .multi()
-      .hmget(k.meta, "state", "issued", "released_ms")
-      .llen(k.pool)
-      .time()
-      .xrange(k.stream, "-", "+")
-      .exec(),
-  );
-  const [meta, llen, time, stream] = (replies ?? []).map(([err, v]) => {
-    if (err) throw err;
-    return v;
-  }) as [Array<string | null>, number, [string, string], RawStreamEntry[]];
+  const [meta, llen, time, stream] = (await withRedis("cannot read the campaign", () =>
+    execMulti(
+      deps.bulkRedis.multi().hmget(k.meta, "state", "issued", "released_ms").llen(k.pool).time().xrange(k.stream, "-", "+"),
+    ),
+  )) as [Array<string | null>, number, [string, string], RawStreamEntry[]];
   const unpersisted = stream.map((raw) => {
     const e = parseIssueEvent(raw);
     return { sequence: e.sequence, code: e.code, userId: e.userId || null, issuedAt: new Date(e.issuedAtMs) };

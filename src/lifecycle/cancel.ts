@@ -1,6 +1,7 @@
 import { readCampaignView, requireCampaign, type CampaignView } from "../campaigns/campaign-snapshot.js";
 import { countIssues, setCancelled, voidUnissuedCodes } from "../campaigns/repository.js";
-import { withMysql } from "../db/errors.js";
+import { withMysql, withRedis } from "../db/errors.js";
+import { execMulti } from "../redis/multi.js";
 import type { LifecycleDeps } from "./deps.js";
 import { releaseCampaignKeys } from "./release.js";
 import { setCampaignState } from "./set-state.js";
@@ -30,14 +31,16 @@ export async function cancelCampaign(deps: LifecycleDeps, id: number): Promise<{
  */
 export async function finishCancel(deps: LifecycleDeps, id: number): Promise<boolean> {
   const k = deps.keys.campaign(id);
-  const [[, issued], [, pending]] = (await deps.bulkRedis.multi().hget(k.meta, "issued").xlen(k.stream).exec()) as [
-    [unknown, string | null],
-    [unknown, number],
-  ];
+  const [issued, pending] = (await withRedis("cannot finish the cancellation", () =>
+    execMulti(deps.bulkRedis.multi().hget(k.meta, "issued").xlen(k.stream)),
+  )) as [string | null, number];
   if (pending > 0) return false;
   const row = await requireCampaign(deps.db, id);
   const owners = await withMysql("cannot finish the cancellation", () => countIssues(deps.db, id));
-  if (issued !== null && owners !== Number(issued)) return false;
+  if (issued !== null && owners !== Number(issued)) {
+    deps.logger.warn({ campaignId: id, issued: Number(issued), owners }, "cancelled campaign: owners in MySQL do not match Redis; codes not voided");
+    return false;
+  }
   // Repairs a cancellation whose MySQL step a crash missed (the sweeper finds it by Redis's state).
   if (!row.cancelledAt) await setCancelled(deps.db, id);
   await withMysql("cannot void the unissued codes", () => voidUnissuedCodes(deps.db, id, row.totalCoupons));

@@ -1,4 +1,5 @@
 import { countIssues } from "../campaigns/repository.js";
+import { execMulti } from "../redis/multi.js";
 import type { LifecycleDeps } from "./deps.js";
 import { finishCancel } from "./cancel.js";
 import { releaseCampaignKeys } from "./release.js";
@@ -73,17 +74,9 @@ export class Sweeper {
 
   private async sweep(id: number): Promise<Sweep> {
     const k = this.deps.keys.campaign(id);
-    const replies = await this.deps.bulkRedis
-      .multi()
-      .hmget(k.meta, "state", "end_ms", "closed_ms", "released_ms")
-      .llen(k.pool)
-      .xlen(k.stream)
-      .time()
-      .exec();
-    const [meta, llen, pending, time] = (replies ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    }) as [Array<string | null>, number, number, [string, string]];
+    const [meta, llen, pending, time] = (await execMulti(
+      this.deps.bulkRedis.multi().hmget(k.meta, "state", "end_ms", "closed_ms", "released_ms").llen(k.pool).xlen(k.stream).time(),
+    )) as [Array<string | null>, number, number, [string, string]];
     const [state, endMs, closedMs, releasedMs] = meta;
     if (state === null || state === "loading") return "open";
     if (releasedMs !== null) {

@@ -1,6 +1,7 @@
 import { requireCampaign } from "../campaigns/campaign-snapshot.js";
 import { countIssuesExcept, findIssuesOverlapping, readCampaignBooks, type IssueRow } from "../campaigns/repository.js";
 import { withMysql, withRedis } from "../db/errors.js";
+import { execMulti } from "../redis/multi.js";
 import { parseIssueEvent, type IssueEvent, type RawStreamEntry } from "../persist/stream-entry.js";
 import type { LifecycleDeps } from "./deps.js";
 
@@ -39,18 +40,9 @@ export type Verification = {
 export async function verifyCampaign(deps: LifecycleDeps, id: number): Promise<Verification> {
   const row = await requireCampaign(deps.db, id);
   const k = deps.keys.campaign(id);
-  const replies = await withRedis("cannot verify the campaign", () =>
-    deps.bulkRedis
-      .multi()
-      .hmget(k.meta, "state", "issued", "released_pool")
-      .llen(k.pool)
-      .xrange(k.stream, "-", "+")
-      .exec(),
-  );
-  const [meta, llen, raw] = (replies ?? []).map(([err, v]) => {
-    if (err) throw err;
-    return v;
-  }) as [Array<string | null>, number, RawStreamEntry[]];
+  const [meta, llen, raw] = (await withRedis("cannot verify the campaign", () =>
+    execMulti(deps.bulkRedis.multi().hmget(k.meta, "state", "issued", "released_pool").llen(k.pool).xrange(k.stream, "-", "+")),
+  )) as [Array<string | null>, number, RawStreamEntry[]];
   const [state, issuedField, releasedPool] = meta;
   const stream = raw.map(parseIssueEvent);
 
