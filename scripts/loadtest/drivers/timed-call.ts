@@ -6,13 +6,14 @@ import type { CallLog, CallRecord } from "../stats/call-log.js";
 export type CallTarget = { campaign: number; campaignId: string; userId: string };
 
 /**
- * Issues one coupon and logs it. The clock starts before the call waits for a free connection:
- * when an open-loop schedule outruns the service, the wait is part of the latency a real caller
- * would see (no coordinated omission).
+ * Issues one coupon and logs it. The clock starts before the call waits for a free connection,
+ * and an open-loop call that left `lateByMs` after its planned instant counts that too: when the
+ * service (or the generator) falls behind, the wait is part of the latency a real caller would
+ * see (no coordinated omission).
  */
-export async function timedIssue(pool: IssuePool, log: CallLog, target: CallTarget, probe = false): Promise<CallRecord> {
+export async function timedIssue(pool: IssuePool, log: CallLog, target: CallTarget, probe = false, lateByMs = 0): Promise<CallRecord> {
   log.inFlight++;
-  const t0 = performance.now();
+  const t0 = performance.now() - lateByMs;
   const sentAtMs = wallNowMs();
   const outcome = await pool.issue(target.campaignId, target.userId);
   const receivedAtMs = wallNowMs();
