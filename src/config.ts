@@ -18,6 +18,14 @@ const schema = z.object({
     .url()
     .refine((u) => /^rediss?:\/\//.test(u), "must be a redis:// URL")
     .default("redis://127.0.0.1:6379"),
+  /**
+   * Seed nodes of a Redis Cluster, `host:port,host:port,…`. When set, the service runs on the
+   * cluster and REDIS_URL is not used.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^,:\s]+:\d+\s*(,\s*[^,:\s]+:\d+\s*)*$/, "must be host:port[,host:port…]")
+    .optional(),
   /** Prepended to every Redis key; lets tests and several deployments share one Redis. */
   REDIS_KEY_PREFIX: z.string().max(64).default(""),
   /** `on`: serve and persist; `off`: serve only; `only`: persist only, no HTTP server. */

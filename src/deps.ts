@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis/client.js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { PoolLoader } from "./campaigns/load-pool.js";
@@ -19,7 +19,7 @@ export type Deps = {
   /** Auto-pipelined connection for IssueCoupon. */
   redis: ScriptedRedis;
   /** Connection for bulk work: pool loads, the persister, whole-stream reads. */
-  bulkRedis: Redis;
+  bulkRedis: RedisClient;
   keys: RedisKeys;
   codes: CodeGenerator;
   loader: PoolLoader;
@@ -52,8 +52,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   await runMigrations(db, mysqlPool);
   const codes = new CodeGenerator(await loadCodeSecret(db));
 
-  const redis = registerScripts(createRedis(config.REDIS_URL, "issue", config.REDIS_COMMAND_TIMEOUT_MS));
-  const bulkRedis = createRedis(config.REDIS_URL, "bulk", config.REDIS_COMMAND_TIMEOUT_MS);
+  const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES?.split(",") };
+  const redis = registerScripts(createRedis(redisTarget, "issue", config.REDIS_COMMAND_TIMEOUT_MS));
+  const bulkRedis = createRedis(redisTarget, "bulk", config.REDIS_COMMAND_TIMEOUT_MS);
   for (const r of [redis, bulkRedis]) r.on("error", (err) => logger.debug({ err }, "Redis connection error"));
   try {
     await Promise.all([redis.connect(), bulkRedis.connect()]);
@@ -62,7 +63,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     bulkRedis.disconnect();
     await mysqlPool.end();
     throw new StartupError(
-      `Redis is not reachable at ${where(config.REDIS_URL)} (${(err as Error).message}).\n` +
+      `Redis is not reachable at ${config.REDIS_CLUSTER_NODES ? `cluster ${config.REDIS_CLUSTER_NODES}` : where(config.REDIS_URL)} (${(err as Error).message}).\n` +
         "Start it (on this machine: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no)\n" +
         "or point REDIS_URL at a running server.",
     );

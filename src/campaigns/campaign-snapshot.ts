@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Db } from "../db/client.js";
 import { withMysql, withRedis } from "../db/errors.js";
 import { notFound } from "../errors.js";
@@ -27,7 +27,7 @@ export type CampaignView = {
   state: CampaignState;
 };
 
-export type SnapshotDeps = { db: Db; bulkRedis: Redis; keys: RedisKeys };
+export type SnapshotDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys };
 
 type RedisSnapshot = {
   /**

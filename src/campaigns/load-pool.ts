@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import type { CodeGenerator } from "../codes/generator.js";
@@ -6,7 +6,7 @@ import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
 import { holdLoadLease } from "./load-lease.js";
 import { deleteCodes, insertCodes, setLoadProgress, type CampaignRow } from "./repository.js";
 
-export type LoadDeps = { db: Db; bulkRedis: Redis; keys: RedisKeys; codes: CodeGenerator; logger: Logger };
+export type LoadDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys; codes: CodeGenerator; logger: Logger };
 
 /** Codes per MySQL INSERT and per RPUSH: large enough to amortise round trips, small enough to
  * keep each statement well under max_allowed_packet (5,000 × ~40 B). */

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import type { RedisKeys } from "../redis/keys.js";
@@ -10,7 +10,7 @@ export type LifecycleDeps = {
   /** Runs the lifecycle scripts. */
   redis: ScriptedRedis;
   /** Multi-key reads (MULTI of HMGET, LLEN, XRANGE …). */
-  bulkRedis: Redis;
+  bulkRedis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
 };

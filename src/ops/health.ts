@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import type { MysqlPool } from "../db/client.js";
 import { MIGRATIONS_FOLDER } from "../db/migrate.js";
@@ -6,7 +6,7 @@ import { MIGRATIONS_FOLDER } from "../db/migrate.js";
 export type ReadinessDeps = {
   mysqlPool: MysqlPool;
   /** Every Redis connection a request may use; all must answer. */
-  redis: readonly Redis[];
+  redis: readonly RedisClient[];
 };
 
 export type ReadinessReport = {

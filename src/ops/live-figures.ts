@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { LiveFigures } from "./metrics.js";
 
@@ -13,7 +13,7 @@ function idMs(id: string): number {
  * Redis's clock has passed its start instant and codes are left. The lag is what is still on the
  * streams: the persister deletes an entry only once MySQL has it.
  */
-export async function readLiveFigures(redis: Redis, keys: RedisKeys): Promise<LiveFigures> {
+export async function readLiveFigures(redis: RedisClient, keys: RedisKeys): Promise<LiveFigures> {
   const ids = await redis.smembers(keys.activeCampaigns);
   const p = redis.pipeline().time();
   for (const id of ids) {

@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { RedisKeys } from "../redis/keys.js";
 
 const POLL_MS = 20;
@@ -28,7 +28,7 @@ export async function drainHttp(server: Server, deadlineMs: number): Promise<boo
 }
 
 /** Redis's clock, in ms: stream entry ids are stamped with it. */
-export async function redisNowMs(redis: Redis): Promise<number> {
+export async function redisNowMs(redis: RedisClient): Promise<number> {
   const [sec, micro] = await redis.time();
   return Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
 }
@@ -41,7 +41,7 @@ export async function redisNowMs(redis: Redis): Promise<number> {
  * all were persisted); those stay on the streams for the next persister to write.
  */
 export async function waitForIssuesPersisted(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   cutoffMs: number,
   deadlineMs: number,

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
@@ -33,7 +33,7 @@ export const DEFAULT_PERSISTER_OPTIONS: PersisterOptions = {
   maxBackoffMs: 5_000,
 };
 
-export type PersisterDeps = { db: Db; redis: Redis; keys: RedisKeys; logger: Logger };
+export type PersisterDeps = { db: Db; redis: RedisClient; keys: RedisKeys; logger: Logger };
 
 /**
  * Moves issues from the campaigns' Redis streams to MySQL. One consumer of the shared group per

@@ -1,4 +1,10 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+
+/** A single Redis or a Redis Cluster: every command the service sends works on both. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: a URL for one server, or seed nodes (`host:port`) of a Redis Cluster. */
+export type RedisTarget = { url: string; clusterNodes?: readonly string[] };
 
 /**
  * Connection settings for request paths: fail fast instead of queueing. With the offline queue
@@ -18,16 +24,39 @@ export function requestPathOptions(commandTimeoutMs: number): RedisOptions {
 
 export type RedisRole = "issue" | "bulk";
 
+/** Parses `REDIS_CLUSTER_NODES` ("host:port,host:port"). */
+export function parseClusterNodes(list: string): Array<{ host: string; port: number }> {
+  return list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hp) => {
+      const at = hp.lastIndexOf(":");
+      return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+    });
+}
+
 /**
  * The issue connection auto-pipelines: concurrent IssueCoupon calls share one write per event
  * loop tick, which halves Redis CPU per call (../shared/notes/limits.md). Bulk work (pool
  * loading, the persister, reads of whole streams) has its own connection so it never queues in
- * front of an issue.
+ * front of an issue. On a cluster, every campaign's keys share one hash slot ({id}), so each
+ * script and MULTI goes to one node.
  */
-export function createRedis(url: string, role: RedisRole, commandTimeoutMs: number): Redis {
-  return new Redis(url, {
+export function createRedis(target: RedisTarget, role: RedisRole, commandTimeoutMs: number): RedisClient {
+  const options: RedisOptions = {
     ...requestPathOptions(role === "issue" ? commandTimeoutMs : Math.max(commandTimeoutMs, 10_000)),
-    enableAutoPipelining: role === "issue",
     connectionName: `coupons-${role}`,
-  });
+  };
+  if (target.clusterNodes && target.clusterNodes.length > 0) {
+    return new Cluster(parseClusterNodes(target.clusterNodes.join(",")), {
+      redisOptions: options,
+      enableAutoPipelining: role === "issue",
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      scaleReads: "master",
+      clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
+    });
+  }
+  return new Redis(target.url, { ...options, enableAutoPipelining: role === "issue" });
 }

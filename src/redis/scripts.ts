@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 
 /**
  * The one place that registers Lua scripts on a connection. Each script is a `.lua` file beside
@@ -23,9 +23,9 @@ export type ScriptCommands = {
   finishLoad(meta: string): Promise<number>;
 };
 
-export type ScriptedRedis = Redis & ScriptCommands;
+export type ScriptedRedis = RedisClient & ScriptCommands;
 
-export function registerScripts(redis: Redis): ScriptedRedis {
+export function registerScripts(redis: RedisClient): ScriptedRedis {
   for (const s of SCRIPTS) {
     redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: readFileSync(s.file, "utf8") });
   }
