@@ -23,6 +23,8 @@ type Pending = { resolve: (r: HttpResponse) => void; reject: (e: Error) => void 
 export class KeepAliveConnection {
   private socket: Socket | undefined;
   private connected: Promise<void> | undefined;
+  /** The socket is connected and may be written to. */
+  private ready = false;
   private readonly parser = new ResponseParser();
   private pending: Pending | undefined;
   /** performance.now() when the request in flight was written; 0 when idle. */
@@ -39,7 +41,10 @@ export class KeepAliveConnection {
     const socket = connect({ host: this.host, port: this.port, noDelay: true });
     this.socket = socket;
     this.connected = new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
+      socket.once("connect", () => {
+        if (this.socket === socket) this.ready = true;
+        resolve();
+      });
       socket.once("error", reject);
     });
     this.connected.catch(() => undefined); // reported through the request that awaits it
@@ -50,17 +55,25 @@ export class KeepAliveConnection {
     return this.connected;
   }
 
-  async send(request: string): Promise<HttpResponse> {
-    if (this.pending) throw new Error("KeepAliveConnection carries one request at a time");
-    try {
-      await this.open();
-    } catch (err) {
-      throw new TransportError(`cannot connect to ${this.host}:${this.port}: ${(err as Error).message}`);
-    }
+  send(request: string): Promise<HttpResponse> {
+    if (this.pending) return Promise.reject(new Error("KeepAliveConnection carries one request at a time"));
+    // The common case, an open socket, writes at once: no await on an already settled promise.
+    if (this.ready) return this.write(request);
+    return this.open().then(
+      () => this.write(request),
+      (err: Error) => {
+        throw new TransportError(`cannot connect to ${this.host}:${this.port}: ${err.message}`);
+      },
+    );
+  }
+
+  private write(request: string): Promise<HttpResponse> {
+    const socket = this.socket;
+    if (!socket || !this.ready) return Promise.reject(new TransportError("connection closed before the request was sent"));
     return new Promise<HttpResponse>((resolve, reject) => {
       this.pending = { resolve, reject };
       this.busySinceMs = performance.now();
-      this.socket!.write(request);
+      socket.write(request);
     });
   }
 
@@ -100,6 +113,7 @@ export class KeepAliveConnection {
   private reset(): void {
     this.socket = undefined;
     this.connected = undefined;
+    this.ready = false;
     this.pending = undefined;
     this.busySinceMs = 0;
     this.parser.reset();
