@@ -12,6 +12,11 @@ import { registerList } from "./commands/list.js";
 import { registerSeed } from "./commands/seed.js";
 import { registerShow } from "./commands/show.js";
 import { registerWatch } from "./commands/watch.js";
+import { registerPause } from "./commands/pause.js";
+import { registerResume } from "./commands/resume.js";
+import { registerCancel } from "./commands/cancel.js";
+import { registerVerify } from "./commands/verify.js";
+import { registerRedeem } from "./commands/redeem.js";
 
 const program = addGlobalOptions(new Command("campaign"))
   .description("Seed, inspect and export coupon campaigns of a running coupon service")
@@ -24,6 +29,11 @@ registerShow(program);
 registerWatch(program);
 registerExport(program);
 registerList(program);
+registerPause(program);
+registerResume(program);
+registerCancel(program);
+registerVerify(program);
+registerRedeem(program);
 
 try {
   await program.parseAsync(process.argv);
