@@ -36,7 +36,7 @@ npm run build >tmp/ci/loadtest/build.log 2>&1 || { cat tmp/ci/loadtest/build.log
 PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 URL="http://127.0.0.1:$PORT"
 mariadb -h 127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $DATABASE" || fail_all "MariaDB is not reachable"
-PORT=$PORT HOST=127.0.0.1 DATABASE_URL="mysql://root@127.0.0.1:3306/$DATABASE" REDIS_KEY_PREFIX="$PREFIX" LOG_LEVEL=warn \
+PORT=$PORT HOST=127.0.0.1 DATABASE_URL="mysql://root@127.0.0.1:3306/$DATABASE" REDIS_KEY_PREFIX="$PREFIX" LOG_LEVEL=warn ADMIN_API_KEY= \
   node dist/src/main.js >tmp/ci/loadtest/service.log 2>&1 &
 SERVICE_PID=$!
 for _ in $(seq 1 120); do

@@ -4,11 +4,17 @@ import http from "k6/http";
 
 export const BASE_URL = (__ENV.BASE_URL || "http://127.0.0.1:8080").replace(/\/$/, "");
 const PREFIX = `${BASE_URL}/couponpb.CouponService/`;
-const PARAMS = { headers: { "Content-Type": "application/json" } };
+const JSON_HEADERS = { "Content-Type": "application/json" };
+// The service's ADMIN_API_KEY, if it has one: setup() and teardown() call admin methods
+// (CreateCampaign, ListIssuedCoupons). IssueCoupon is sent without it, as real callers do.
+const ADMIN_HEADERS = __ENV.COUPON_ADMIN_KEY
+  ? Object.assign({ Authorization: `Bearer ${__ENV.COUPON_ADMIN_KEY}` }, JSON_HEADERS)
+  : JSON_HEADERS;
 
 /** Calls `method` with a JSON request; `tags` label the request metrics (e.g. { rpc: "IssueCoupon" }). */
-export function rpc(method, request, tags) {
-  return http.post(PREFIX + method, JSON.stringify(request), Object.assign({}, PARAMS, { tags: Object.assign({ rpc: method }, tags || {}) }));
+export function rpc(method, request, tags, headers) {
+  const params = { headers: headers || JSON_HEADERS, tags: Object.assign({ rpc: method }, tags || {}) };
+  return http.post(PREFIX + method, JSON.stringify(request), params);
 }
 
 /** The parsed body, or null when it is not JSON. */
@@ -29,7 +35,7 @@ export function connectCode(res) {
 
 /** Calls `method` and returns its parsed answer; throws with the Connect code when it fails. */
 export function call(method, request) {
-  const res = rpc(method, request);
+  const res = rpc(method, request, undefined, ADMIN_HEADERS);
   if (res.status !== 200) throw new Error(`${method} failed: HTTP ${res.status} ${connectCode(res) || res.body}`);
   return body(res);
 }

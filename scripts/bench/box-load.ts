@@ -46,6 +46,31 @@ export function pidsNamed(names: readonly string[]): number[] {
   return out;
 }
 
+/** `roots` and every process below them (the service's node:cluster workers). */
+export function withDescendants(roots: readonly number[]): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, parent] of parentOf) {
+      if (out.has(parent) && !out.has(pid)) {
+        out.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...out];
+}
+
 function sample(pids: readonly number[]): Ticks {
   const box = boxTicks();
   return { ...box, tracked: pids.reduce((n, pid) => n + processTicks(pid), 0) };

@@ -6,7 +6,7 @@ import { ControlClient } from "../loadtest/rpc/control-client.js";
 import { runLoadtest } from "../loadtest/run.js";
 import type { PersistProbe } from "../loadtest/verify/persist-drain.js";
 import { measureCeiling } from "./bare-ceiling.js";
-import { meterLoad, pidsNamed, waitForQuiet, type Measured } from "./box-load.js";
+import { meterLoad, pidsNamed, waitForQuiet, withDescendants, type Measured } from "./box-load.js";
 import { freePort, startNodeChild, type Child } from "./child-process.js";
 import { timeCreation, type CreationTiming } from "./creation-timing.js";
 import { describeMachine } from "./machine.js";
@@ -54,6 +54,8 @@ async function startService(prefix: string): Promise<Child> {
     REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: "warn",
+    // Admin methods open: the bench creates its own campaigns (an inherited key would lock it out).
+    ADMIN_API_KEY: "",
   };
   return startNodeChild(`${ROOT}dist/src/main.js`, env, `http://127.0.0.1:${port}`, "/healthz", 120_000);
 }
@@ -77,7 +79,7 @@ async function main(): Promise<number> {
   const service = await startService(prefix);
   const bare = await startBareServer();
   const mysqlProbe = await mysqlPersistProbe(`${MYSQL_URI}/${DATABASE}`);
-  const pids = () => [process.pid, service.process.pid ?? 0, bare.process.pid ?? 0, ...pidsNamed(["redis-server", "mariadbd"])];
+  const pids = () => [...withDescendants([process.pid, service.process.pid ?? 0, bare.process.pid ?? 0]), ...pidsNamed(["redis-server", "mariadbd"])];
   try {
     const burstFlags = { scenario: "burst", coupons: String(BURST.coupons), calls: String(BURST.calls), concurrency: String(BURST.concurrency) };
     const burst = await measured("(a) burst", pids, () => loadtest(service.url, burstFlags, mysqlProbe.probe));
@@ -93,7 +95,10 @@ async function main(): Promise<number> {
       say(`${size} codes loaded in ${creation.at(-1)!.value.ms} ms`);
     }
     await client.close();
-    const markdown = renderBenchmarks({ date: new Date(), command: "npm run bench", machine, burst, seed, ceiling, creation });
+    // The service inherits our environment, so WORKERS=1 npm run bench measures one process.
+    const workers = process.env.WORKERS ? `WORKERS=${process.env.WORKERS}` : `WORKERS default: one process per core, ${machine.cores}`;
+    const command = process.env.WORKERS ? `WORKERS=${process.env.WORKERS} npm run bench` : "npm run bench";
+    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, burst, seed, ceiling, creation });
     mkdirSync(`${ROOT}docs`, { recursive: true });
     writeFileSync(`${ROOT}docs/benchmarks.md`, markdown);
     console.log(markdown);

@@ -7,6 +7,8 @@ import type { Machine } from "./machine.js";
 export type BenchResults = {
   date: Date;
   command: string;
+  /** The service's node:cluster processes: WORKERS from the environment, else its default (one per core). */
+  workers: string;
   machine: Machine;
   burst: Measured<LoadtestReport>;
   seed: Measured<LoadtestReport>;
@@ -47,7 +49,7 @@ export function renderBenchmarks(b: BenchResults): string {
     "## Machine",
     "",
     `${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB RAM, Node ${m.node}, MariaDB ${m.mysql}, Redis ${m.redis}.`,
-    "The load generator, the service (one Node process, production build `node dist/src/main.js`), Redis and MariaDB",
+    `The load generator, the service (production build \`node dist/src/main.js\`, ${b.workers}), Redis and MariaDB`,
     "all share these cores: every figure is a whole-machine figure, not the service's alone. Each run waits until the",
     "machine is quiet (≤ 15 % busy); the last column says how busy it was during the run, and how much of that came from",
     "processes outside the bench (anything but the generator, the service, the bare server, Redis and MariaDB).",

@@ -58,6 +58,20 @@ describe("npm run loadtest", () => {
     expect((await cli(["--callz", "3"])).code).toBe(2);
   });
 
+  it("exits 2 when the service wants an admin key it was not given, and runs with --api-key", async () => {
+    const key = "loadtest-test-admin-key-0123456789";
+    const keyed = await startTestService({ ADMIN_API_KEY: key });
+    try {
+      const refused = await cli(["--url", keyed.url, "--scenario", "burst", "--quiet"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("pass its ADMIN_API_KEY with --api-key or $COUPON_ADMIN_KEY");
+      const ok = await cli(["--url", keyed.url, "--api-key", key, "--scenario", "burst", "--coupons", "10", "--calls", "15", "--lead", "1", "--quiet"]);
+      expect(ok.code).toBe(0);
+    } finally {
+      await stopTestService(keyed);
+    }
+  });
+
   it("exits 2 when nothing answers at --url", async () => {
     const port = await freePort();
     const r = await cli(["--url", `http://127.0.0.1:${port}`, "--scenario", "burst"]);

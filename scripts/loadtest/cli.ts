@@ -23,6 +23,7 @@ function program(): Command {
     .option("--campaigns <k>", "campaigns opening together (multi)")
     .option("--lead <s>", "seconds from creating the campaigns to their opening")
     .option("--persist-timeout <s>", "seconds to wait for every owner to reach MySQL", "120")
+    .option("--api-key <key>", "the service's ADMIN_API_KEY, if it has one (default: $COUPON_ADMIN_KEY)")
     .option("--json <file>", "also write the report as JSON to this file")
     .option("--quiet", "no progress lines")
     .addHelpText(
@@ -49,7 +50,8 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   try {
-    const options = resolveOptions(flags);
+    // Read here, not as the flag's default: a default would print the key in --help.
+    const options = resolveOptions({ ...flags, apiKey: flags.apiKey ?? process.env.COUPON_ADMIN_KEY });
     const report = await runLoadtest(options, { print: options.quiet ? undefined : (line) => console.error(line) });
     console.log(formatSummary(report));
     if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -27,10 +27,14 @@ export type LoadtestOptions = {
   callTimeoutMs: number;
   json: string | undefined;
   quiet: boolean;
+  /** The service's ADMIN_API_KEY, for the admin methods the run calls (create, list owners). */
+  apiKey: string | undefined;
 };
 
 /** Flags as they come from the command line: strings, or undefined when not given. */
-export type RawFlags = Partial<Record<"url" | "scenario" | "coupons" | "calls" | "concurrency" | "duration" | "rate" | "campaigns" | "lead" | "persistTimeout" | "json", string>> & {
+export type RawFlags = Partial<
+  Record<"url" | "scenario" | "coupons" | "calls" | "concurrency" | "duration" | "rate" | "campaigns" | "lead" | "persistTimeout" | "json" | "apiKey", string>
+> & {
   quiet?: boolean;
 };
 
@@ -135,6 +139,7 @@ export function resolveOptions(flags: RawFlags): LoadtestOptions {
     callTimeoutMs: 30_000,
     json: flags.json,
     quiet: flags.quiet ?? false,
+    apiKey: flags.apiKey || undefined,
   };
   if (scenario === "ramp" && options.calls < 1) problems.push("ramp: --rate and --duration give no calls at all");
   if (scenario === "boundary" && options.leadS <= options.durationS / 2) {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { CampaignRun } from "./campaigns.js";
 import { IssuePool } from "./http/issue-pool.js";
-import type { LoadtestOptions } from "./options.js";
+import { UsageError, type LoadtestOptions } from "./options.js";
 import { buildReport, type LoadtestReport } from "./report.js";
 import { ControlClient, RpcError } from "./rpc/control-client.js";
 import { SCENARIO_RUNNERS } from "./scenarios/index.js";
@@ -18,21 +18,25 @@ export type RunHooks = {
 };
 
 /**
- * Makes sure something that speaks this service's Connect API answers at the URL. Campaign 0 is
- * invalid by contract, so the answer is a cheap invalid_argument; an UnreachableError escapes.
+ * Makes sure the service answers at the URL and takes our admin key, before creating anything.
+ * ListIssuedCoupons is an admin method and campaign 0 is invalid by contract: with the right key
+ * (or none needed) the answer is a cheap invalid_argument. An UnreachableError escapes.
  */
 async function preflight(client: ControlClient): Promise<void> {
   try {
-    await client.call("GetCampaign", { campaignId: "0" });
+    await client.call("ListIssuedCoupons", { campaignId: "0" });
   } catch (err) {
     if (!(err instanceof RpcError)) throw err;
+    if (err.code === "unauthenticated" || err.code === "permission_denied") {
+      throw new UsageError(`the service refused the admin methods (${err.message}): pass its ADMIN_API_KEY with --api-key or $COUPON_ADMIN_KEY`);
+    }
   }
 }
 
 /** Runs one scenario against a running service and judges it. The library entry of `npm run loadtest`. */
 export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}): Promise<LoadtestReport> {
   const print = hooks.print ?? (() => undefined);
-  const client = new ControlClient(options.url);
+  const client = new ControlClient(options.url, options.apiKey);
   const pool = new IssuePool(options.url, { connections: options.concurrency, timeoutMs: options.callTimeoutMs });
   try {
     await preflight(client);

@@ -52,8 +52,15 @@ type CampaignJson = Partial<Record<"id" | "totalCoupons" | "issued" | "remaining
 export class ControlClient {
   private readonly pool: Pool;
 
-  constructor(readonly baseUrl: string) {
+  private readonly headers: Record<string, string>;
+
+  /** `adminKey`: the service's ADMIN_API_KEY, sent as a bearer token (CreateCampaign and ListIssuedCoupons need it when set). */
+  constructor(
+    readonly baseUrl: string,
+    adminKey?: string,
+  ) {
     this.pool = new Pool(baseUrl, { connections: 4, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    this.headers = { "content-type": "application/json", ...(adminKey ? { authorization: `Bearer ${adminKey}` } : {}) };
   }
 
   async call<T>(method: string, request: unknown): Promise<T> {
@@ -64,7 +71,7 @@ export class ControlClient {
       const res = await this.pool.request({
         path,
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: this.headers,
         body: JSON.stringify(request),
       });
       status = res.statusCode;
