@@ -6,11 +6,12 @@ import { ControlClient } from "../loadtest/rpc/control-client.js";
 import { runLoadtest } from "../loadtest/run.js";
 import type { PersistProbe } from "../loadtest/verify/persist-drain.js";
 import { measureCeiling } from "./bare-ceiling.js";
-import { meterLoad, pidsNamed, waitForQuiet, withDescendants, type Measured } from "./box-load.js";
+import { pidsNamed, withDescendants, type Measured } from "./box-load.js";
 import { freePort, startNodeChild, type Child } from "./child-process.js";
 import { timeCreation, type CreationTiming } from "./creation-timing.js";
 import { describeMachine } from "./machine.js";
-import { renderBenchmarks } from "./markdown.js";
+import { renderBenchmarks, type BenchResults } from "./markdown.js";
+import { leastDisturbed, measured } from "./measured.js";
 import { dropDatabase, mysqlPersistProbe } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
 
@@ -28,22 +29,7 @@ const DATABASE = "coupons_bench";
 const BURST = { coupons: 100_000, calls: 120_000, concurrency: 100 };
 const CREATION_SIZES = [100_000, 1_000_000];
 
-/** A run starts once the machine is at most this busy (other people's builds skew every figure). */
-const QUIET_BUSY_PCT = 15;
-const QUIET_TIMEOUT_MS = 180_000;
-
 const say = (line: string) => console.error(`bench: ${line}`);
-
-/** Waits for a quiet machine, then runs `fn` while metering how busy the machine was and who made it so. */
-async function measured<T>(what: string, pids: () => number[], fn: () => Promise<T>): Promise<Measured<T>> {
-  const quiet = await waitForQuiet(QUIET_BUSY_PCT, QUIET_TIMEOUT_MS);
-  say(`${what} (machine ${quiet.busyPct ?? "?"} % busy after waiting ${Math.round(quiet.waitedMs / 1000)} s for quiet)`);
-  const stop = meterLoad(pids);
-  const value = await fn();
-  const load = stop();
-  if (load) say(`${what}: machine ${load.boxBusyPct} % busy, ${load.foreignPct} % of it by processes outside the bench`);
-  return { value, load, quietWaitMs: quiet.waitedMs, busyBeforePct: quiet.busyPct };
-}
 
 async function startService(prefix: string): Promise<Child> {
   const port = await freePort();
@@ -72,6 +58,30 @@ async function loadtest(url: string, flags: Record<string, string>, probe: Persi
   return report;
 }
 
+type Figures = Omit<BenchResults, "date" | "command" | "workers" | "machine">;
+
+/** Every figure of the bench, each on a quiet machine if one can be had. */
+async function takeFigures(service: Child, bare: Child, probe: PersistProbe, pids: () => number[]): Promise<Figures> {
+  const burstFlags = { scenario: "burst", coupons: String(BURST.coupons), calls: String(BURST.calls), concurrency: String(BURST.concurrency) };
+  // The burst and its ceiling are compared: they are taken (and retaken) together.
+  const [burst, ceiling] = await leastDisturbed("(a) burst and (c) ceiling", async () => [
+    await measured("(a) burst", pids, () => loadtest(service.url, burstFlags, probe)),
+    await measured("(c) ceiling: the same burst against a bare node:http server", pids, () => measureCeiling(bare.url, BURST.calls, BURST.concurrency)),
+  ] as const);
+  say(`ceiling: ${ceiling.value.throughputRps} calls/s, p50 ${ceiling.value.latencyMs.p50} ms, p99 ${ceiling.value.latencyMs.p99} ms`);
+  const [seed] = await leastDisturbed("(b) seed", async () => [await measured("(b) seed", pids, () => loadtest(service.url, { scenario: "seed" }, probe))] as const);
+  const client = new ControlClient(service.url);
+  const creation: Array<Measured<CreationTiming>> = [];
+  for (const size of CREATION_SIZES) {
+    const what = `creating a campaign of ${size} codes`;
+    const [timing] = await leastDisturbed(what, async () => [await measured(what, pids, () => timeCreation(client, size))] as const);
+    creation.push(timing);
+    say(`${size} codes loaded in ${timing.value.ms} ms`);
+  }
+  await client.close();
+  return { burst, ceiling, seed, creation };
+}
+
 async function main(): Promise<number> {
   const machine = await describeMachine(MYSQL_URI, REDIS_URL);
   const prefix = `bench:${process.pid}:`;
@@ -81,28 +91,15 @@ async function main(): Promise<number> {
   const mysqlProbe = await mysqlPersistProbe(`${MYSQL_URI}/${DATABASE}`);
   const pids = () => [...withDescendants([process.pid, service.process.pid ?? 0, bare.process.pid ?? 0]), ...pidsNamed(["redis-server", "mariadbd"])];
   try {
-    const burstFlags = { scenario: "burst", coupons: String(BURST.coupons), calls: String(BURST.calls), concurrency: String(BURST.concurrency) };
-    const burst = await measured("(a) burst", pids, () => loadtest(service.url, burstFlags, mysqlProbe.probe));
-    const ceiling = await measured("(c) ceiling: the same burst against a bare node:http server", pids, () =>
-      measureCeiling(bare.url, BURST.calls, BURST.concurrency),
-    );
-    say(`ceiling: ${ceiling.value.throughputRps} calls/s, p50 ${ceiling.value.latencyMs.p50} ms, p99 ${ceiling.value.latencyMs.p99} ms`);
-    const seed = await measured("(b) seed", pids, () => loadtest(service.url, { scenario: "seed" }, mysqlProbe.probe));
-    const client = new ControlClient(service.url);
-    const creation: Array<Measured<CreationTiming>> = [];
-    for (const size of CREATION_SIZES) {
-      creation.push(await measured(`creating a campaign of ${size} codes`, pids, () => timeCreation(client, size)));
-      say(`${size} codes loaded in ${creation.at(-1)!.value.ms} ms`);
-    }
-    await client.close();
+    const figures = await takeFigures(service, bare, mysqlProbe.probe, pids);
     // The service inherits our environment, so WORKERS=1 npm run bench measures one process.
     const workers = process.env.WORKERS ? `WORKERS=${process.env.WORKERS}` : `WORKERS default: one process per core, ${machine.cores}`;
     const command = process.env.WORKERS ? `WORKERS=${process.env.WORKERS} npm run bench` : "npm run bench";
-    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, burst, seed, ceiling, creation });
+    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, ...figures });
     mkdirSync(`${ROOT}docs`, { recursive: true });
     writeFileSync(`${ROOT}docs/benchmarks.md`, markdown);
     console.log(markdown);
-    return burst.value.integrity.ok && seed.value.integrity.ok ? 0 : 1;
+    return figures.burst.value.integrity.ok && figures.seed.value.integrity.ok ? 0 : 1;
   } finally {
     await mysqlProbe.close();
     await Promise.all([service.stop(), bare.stop()]);
