@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { formatSummary } from "./report.js";
 import { resolveOptions, SCENARIOS, UsageError, type RawFlags } from "./options.js";
-import { UnreachableError } from "./rpc/control-client.js";
+import { RpcError, UnreachableError } from "./rpc/control-client.js";
 import { runLoadtest } from "./run.js";
 
 /** Exit statuses: the contract scripts and CI rely on. */
@@ -60,6 +60,11 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || err instanceof UnreachableError) {
       console.error(`loadtest: ${err.message}`);
       return EXIT_USAGE;
+    }
+    if (err instanceof RpcError) {
+      // A refused set-up call (CreateCampaign, GetCampaign…): invalid input is the user's to fix.
+      console.error(`loadtest: the service refused a set-up call: ${err.message}`);
+      return err.code === "invalid_argument" ? EXIT_USAGE : EXIT_VIOLATION;
     }
     throw err;
   }

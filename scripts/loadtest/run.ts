@@ -5,6 +5,7 @@ import { UsageError, type LoadtestOptions } from "./options.js";
 import { buildReport, type LoadtestReport } from "./report.js";
 import { ControlClient, RpcError } from "./rpc/control-client.js";
 import { SCENARIO_RUNNERS } from "./scenarios/index.js";
+import type { ScenarioResult } from "./scenarios/scenario.js";
 import { CallLog } from "./stats/call-log.js";
 import { startProgress } from "./stats/progress.js";
 import { verifyRun } from "./verify/verify.js";
@@ -45,7 +46,7 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     const ctx = { options, client, pool, log, runTag: randomBytes(4).toString("hex"), say: print };
     const stopProgress = startProgress(log, print);
     const cpuBefore = process.cpuUsage();
-    let result: Awaited<ReturnType<(typeof SCENARIO_RUNNERS)[typeof options.scenario]>>;
+    let result: ScenarioResult;
     try {
       result = await SCENARIO_RUNNERS[options.scenario](ctx);
     } finally {

@@ -13,17 +13,17 @@ export type CampaignView = {
   id: number;
   name: string;
   startTime: Date;
-  /** Null or absent for a campaign that runs until sold out. */
-  endTime?: Date | null;
+  /** Null for a campaign that runs until sold out. */
+  endTime: Date | null;
   totalCoupons: number;
   issued: number;
   remaining: number;
   persisted: number;
   loaded: number;
-  /** Issued codes used at checkout; absent means 0. */
-  redeemed?: number;
-  /** Unissued codes voided by a cancellation; absent means 0. */
-  voided?: number;
+  /** Issued codes used at checkout. */
+  redeemed: number;
+  /** Unissued codes voided by a cancellation. */
+  voided: number;
   state: CampaignState;
 };
 

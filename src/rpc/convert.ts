@@ -41,8 +41,8 @@ export function toPbCampaign(v: CampaignView): Campaign {
     remaining: BigInt(v.remaining),
     persisted: BigInt(v.persisted),
     loaded: BigInt(v.loaded),
-    redeemed: BigInt(v.redeemed ?? 0),
-    voided: BigInt(v.voided ?? 0),
+    redeemed: BigInt(v.redeemed),
+    voided: BigInt(v.voided),
     state: STATE[v.state],
   });
 }
