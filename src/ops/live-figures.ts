@@ -1,3 +1,4 @@
+import { execMulti } from "../redis/multi.js";
 import type { RedisClient } from "../redis/client.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { LiveFigures } from "./metrics.js";
@@ -8,36 +9,36 @@ function idMs(id: string): number {
 }
 
 /**
- * Pool sizes and persister lag of every campaign the persisters watch, in one pipelined round
- * trip per scrape (never on a request path). A campaign counts as open when its pool is loaded,
- * Redis's clock has passed its start instant and codes are left. The lag is what is still on the
- * streams: the persister deletes an entry only once MySQL has it.
+ * Pool sizes and persister lag of every campaign the persisters watch, read at scrape time
+ * (never on a request path): one pipeline per campaign, all sent at once. Per campaign because a
+ * campaign's keys share one hash slot and different campaigns need not, on a Redis Cluster. A
+ * campaign counts as open when its pool is loaded, Redis's clock has passed its start instant and
+ * codes are left. The lag is what is still on the streams: the persister deletes an entry only
+ * once MySQL has it.
  */
 export async function readLiveFigures(redis: RedisClient, keys: RedisKeys): Promise<LiveFigures> {
-  const ids = await redis.smembers(keys.activeCampaigns);
-  const p = redis.pipeline().time();
-  for (const id of ids) {
-    const k = keys.campaign(id);
-    p.hmget(k.meta, "state", "start_ms").llen(k.pool).xlen(k.stream).xrange(k.stream, "-", "+", "COUNT", 1);
-  }
-  const replies = (await p.exec()) ?? [];
-  const values = replies.map(([err, v]) => {
-    if (err) throw err;
-    return v;
-  });
-  const [sec, micro] = values[0] as [string, string];
+  const [ids, [sec, micro]] = await Promise.all([redis.smembers(keys.activeCampaigns), redis.time()]);
   const nowMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+  const perCampaign = await Promise.all(
+    ids.map((id) => {
+      const k = keys.campaign(id);
+      return execMulti(
+        redis.pipeline().hmget(k.meta, "state", "start_ms").llen(k.pool).xlen(k.stream).xrange(k.stream, "-", "+", "COUNT", 1),
+      );
+    }),
+  );
 
   const poolRemaining = new Map<string, number>();
   let lagEntries = 0;
   let oldestMs = Infinity;
-  ids.forEach((id, i) => {
-    const at = 1 + i * 4;
-    const [state, startMs] = values[at] as [string | null, string | null];
-    const remaining = values[at + 1] as number;
-    const pending = values[at + 2] as number;
-    const first = values[at + 3] as Array<[string, string[]]>;
-    if (state === "ready" && nowMs >= Number(startMs) && remaining > 0) poolRemaining.set(id, remaining);
+  perCampaign.forEach((values, i) => {
+    const [[state, startMs], remaining, pending, first] = values as [
+      [string | null, string | null],
+      number,
+      number,
+      Array<[string, string[]]>,
+    ];
+    if (state === "ready" && nowMs >= Number(startMs) && remaining > 0) poolRemaining.set(ids[i]!, remaining);
     lagEntries += pending;
     if (first[0]) oldestMs = Math.min(oldestMs, idMs(first[0][0]));
   });

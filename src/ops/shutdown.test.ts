@@ -23,7 +23,7 @@ const CALLERS = 6000;
 type LogLine = { msg: string; url?: string; [k: string]: unknown };
 
 /** The real entry point (src/main.ts) in a child process, in this file's own database and prefix. */
-function spawnService(): { child: ChildProcess; logs: LogLine[]; url: Promise<string> } {
+function spawnService(workers: string): { child: ChildProcess; logs: LogLine[]; url: Promise<string> } {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     env: {
       ...process.env,
@@ -33,8 +33,7 @@ function spawnService(): { child: ChildProcess; logs: LogLine[]; url: Promise<st
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: ns.prefix,
       LOG_LEVEL: "info",
-      // One process: this proves the instance's own shutdown (a node:cluster primary forwards the signal).
-      WORKERS: "1",
+      WORKERS: workers,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -56,9 +55,11 @@ afterAll(async () => {
   await stopTestService(s);
 });
 
-describe("graceful shutdown", () => {
+// One process (the instance's own shutdown), and the node:cluster primary `npm start` runs on a
+// 2-core machine, which passes the signal on to its two workers.
+describe.each(["1", "2"])("graceful shutdown with WORKERS=%s", (workers) => {
   it("on SIGTERM in the middle of a burst exits 0 with every code a caller received in MySQL, with its owner", async () => {
-    const { child, logs, url } = spawnService();
+    const { child, logs, url } = spawnService(workers);
     const base = await url;
     const admin = couponClient(base, "json");
     const { campaignId } = await createLoadedCampaign(admin, { total: TOTAL });

@@ -49,14 +49,11 @@ export async function waitForIssuesPersisted(
 ): Promise<number> {
   for (;;) {
     const ids = await redis.smembers(keys.activeCampaigns);
-    const p = redis.pipeline();
-    for (const id of ids) p.xrange(keys.campaign(id).stream, "-", `${cutoffMs}`, "COUNT", 1000);
-    const replies = (await p.exec()) ?? [];
-    let waiting = 0;
-    for (const [err, entries] of replies) {
-      if (err) throw err;
-      waiting += (entries as unknown[]).length;
-    }
+    // One XRANGE per campaign: on a Redis Cluster, different campaigns live on different slots.
+    const pending = await Promise.all(
+      ids.map((id) => redis.xrange(keys.campaign(id).stream, "-", `${cutoffMs}`, "COUNT", 1000)),
+    );
+    const waiting = pending.reduce((n, entries) => n + entries.length, 0);
     if (waiting === 0 || Date.now() >= deadlineMs || givingUp()) return waiting;
     await sleep(POLL_MS);
   }
