@@ -16,7 +16,7 @@ export async function measured<T>(what: string, pids: () => number[], fn: () => 
   const stop = meterLoad(pids);
   const value = await fn();
   const load = stop();
-  if (load) say(`${what}: machine ${load.boxBusyPct} % busy, ${load.foreignPct} % of it by processes outside the bench`);
+  if (load) say(`${what}: machine ${load.boxBusyPct} % busy, ${load.foreignPct} % of it (of the whole machine) by processes outside the bench`);
   return { value, load, quietWaitMs: quiet.waitedMs, busyBeforePct: quiet.busyPct };
 }
 
