@@ -62,8 +62,26 @@ async function persistFromStream(deps: LifecycleDeps, code: string): Promise<Iss
   const generated = await withMysql("the coupon was not redeemed", () => findCode(deps.db, code));
   if (!generated) return undefined;
   const event = await findOnStream(deps, deps.keys.campaign(generated.campaignId).stream, code);
-  if (event) await withMysql("the coupon was not redeemed", () => writeIssues(deps.db, generated.campaignId, [event]));
+  if (event) await withMysql("the coupon was not redeemed", () => writeIssueRetryingDeadlocks(deps, generated.campaignId, event));
   return withMysql("the coupon was not redeemed", () => findIssuedCode(deps.db, code));
+}
+
+/** Attempts at the one-entry insert when InnoDB picks it as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 3;
+
+/**
+ * Concurrent `INSERT … ON DUPLICATE KEY UPDATE` of the same row (many redemptions of one fresh
+ * code, or one racing the persister's batch) can deadlock on the unique index's locks; InnoDB
+ * then rolls one back with ER_LOCK_DEADLOCK, and running it again is the documented remedy.
+ */
+async function writeIssueRetryingDeadlocks(deps: LifecycleDeps, campaignId: number, event: IssueEvent): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeIssues(deps.db, campaignId, [event]);
+    } catch (err) {
+      if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /** Entries per XRANGE while looking for a code on a stream: the stream is as long as the persister's lag. */
@@ -78,4 +96,11 @@ async function findOnStream(deps: LifecycleDeps, stream: string, code: string): 
     if (hit || page.length < STREAM_PAGE) return hit;
     from = `(${page[page.length - 1]![0]}`;
   }
+}
+
+function isDeadlock(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === "ER_LOCK_DEADLOCK") return true;
+  }
+  return false;
 }
