@@ -59,6 +59,14 @@ const schema = z.object({
    * another persister (the first one died or hangs), in ms. Must exceed a batch's write time.
    */
   PERSISTER_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** Issue budget a campaign opens with (src/campaigns/issue-budget.ts). */
+  ISSUE_BUDGET_INITIAL: z.coerce.number().int().min(1).default(50_000),
+  /** Least number of codes the issue budget keeps ahead of the issued count. */
+  ISSUE_BUDGET_MIN_HEADROOM: z.coerce.number().int().min(1).default(20_000),
+  /** Seconds of the current issue rate the budget keeps ahead, when that is more. */
+  ISSUE_BUDGET_HEADROOM_S: z.coerce.number().min(0).max(3600).default(10),
+  /** How often each instance checks the budgets, in ms. */
+  ISSUE_BUDGET_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   /** Longest a SIGTERM/SIGINT shutdown may take before the process gives up and exits 1, in ms. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });

@@ -69,7 +69,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     );
   }
   const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
-  const loader = new PoolLoader({ db, bulkRedis, keys, codes, logger });
+  const loader = new PoolLoader({ db, bulkRedis, keys, codes, logger, initialIssueBudget: config.ISSUE_BUDGET_INITIAL });
   return { config, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader };
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { closeDeps, createDeps, type Deps } from "./deps.js";
+import { IssueBudget } from "./campaigns/issue-budget.js";
 import { LoadRecovery } from "./campaigns/resume-loads.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { Readiness } from "./ops/health.js";
@@ -65,6 +66,14 @@ export async function startService(
   // Loads that a dead instance left half done are finished here (src/campaigns/resume-loads.ts).
   const loadRecovery = new LoadRecovery(deps);
   loadRecovery.start();
+  // Keeps each open campaign's issue budget ahead of demand (src/campaigns/issue-budget.ts).
+  const issueBudget = new IssueBudget(deps, {
+    initial: config.ISSUE_BUDGET_INITIAL,
+    minHeadroom: config.ISSUE_BUDGET_MIN_HEADROOM,
+    headroomSeconds: config.ISSUE_BUDGET_HEADROOM_S,
+    intervalMs: config.ISSUE_BUDGET_INTERVAL_MS,
+  });
+  issueBudget.start();
   const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.CLOSED_CAMPAIGN_GRACE_MS });
   sweeper.start();
 
@@ -110,6 +119,7 @@ export async function startService(
       }
       await sweeper.stop();
       await loadRecovery.stop();
+      await issueBudget.stop();
       await closeDeps(deps);
       logger.info({ ms: Date.now() - begun }, "stopped");
     })());

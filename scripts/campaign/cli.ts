@@ -17,6 +17,7 @@ import { registerResume } from "./commands/resume.js";
 import { registerCancel } from "./commands/cancel.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerRedeem } from "./commands/redeem.js";
+import { registerRebuild } from "./commands/rebuild.js";
 
 const program = addGlobalOptions(new Command("campaign"))
   .description("Seed, inspect and export coupon campaigns of a running coupon service")
@@ -34,6 +35,7 @@ registerResume(program);
 registerCancel(program);
 registerVerify(program);
 registerRedeem(program);
+registerRebuild(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,10 +3,19 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import type { CodeGenerator } from "../codes/generator.js";
 import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
+import { initialBudget, recordBudget } from "./issue-budget.js";
 import { holdLoadLease } from "./load-lease.js";
 import { deleteCodes, insertCodes, setLoadProgress, type CampaignRow } from "./repository.js";
 
-export type LoadDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys; codes: CodeGenerator; logger: Logger };
+export type LoadDeps = {
+  db: Db;
+  bulkRedis: RedisClient;
+  keys: RedisKeys;
+  codes: CodeGenerator;
+  logger: Logger;
+  /** The issue budget a campaign opens with (src/campaigns/issue-budget.ts). */
+  initialIssueBudget: number;
+};
 
 /** Codes per MySQL INSERT and per RPUSH: large enough to amortise round trips, small enough to
  * keep each statement well under max_allowed_packet (5,000 × ~40 B). */
@@ -34,6 +43,9 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow): Promise<v
   await renew();
   const k = keys.campaign(campaign.id);
   const total = campaign.totalCoupons;
+  // The budget goes to MySQL before Redis may use it (src/campaigns/issue-budget.ts).
+  const allow = initialBudget(total, { initial: deps.initialIssueBudget });
+  await recordBudget(db, campaign.id, allow);
   await bulkRedis
     .multi()
     .del(k.pool, k.users, k.stream, k.meta)
@@ -43,6 +55,7 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow): Promise<v
       ...(campaign.endTime ? { end_ms: campaign.endTime.getTime() } : {}),
       total,
       issued: 0,
+      allow,
     })
     .exec();
   await deleteCodes(db, campaign.id);

@@ -53,6 +53,7 @@ export async function insertCampaign(
       voided: 0,
       loadOwner: LOADER_ID,
       loadHeartbeat: new Date(),
+      issueAllowance: 0,
     };
   });
 }
@@ -284,4 +285,43 @@ export async function findIssuesOverlapping(
     for (const r of rows as Array<IssueRow & { campaignId: number | string }>) out.push({ ...r, campaignId: Number(r.campaignId) });
   }
   return out;
+}
+
+/**
+ * Marks as quarantined every code up to pool position `allowance` that has no owner record:
+ * it may have been handed out before Redis was lost, so it must never be issued again.
+ * Returns how many codes of the campaign are quarantined in all.
+ */
+export async function quarantineUnownedCodes(db: Db, campaignId: number, allowance: number): Promise<number> {
+  await db.execute(sql`
+    UPDATE coupons c LEFT JOIN coupon_issues i ON i.campaign_id = c.campaign_id AND i.sequence = c.seq
+    SET c.quarantined_at = NOW(3)
+    WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND i.sequence IS NULL
+      AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
+  return countQuarantined(db, campaignId);
+}
+
+export async function countQuarantined(db: Db, campaignId: number): Promise<number> {
+  const [rows] = (await db.execute(
+    sql`SELECT COUNT(*) AS n FROM coupons WHERE campaign_id = ${campaignId} AND quarantined_at IS NOT NULL`,
+  )) as unknown as [Array<{ n: number | string }>];
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Codes after pool position `afterSeq` that are neither voided nor quarantined, in pool order. */
+export async function listPoolCodes(db: Db, campaignId: number, afterSeq: number, limit: number): Promise<Array<{ seq: number; code: string }>> {
+  const [rows] = (await db.execute(sql`
+    SELECT seq, code FROM coupons
+    WHERE campaign_id = ${campaignId} AND seq > ${afterSeq} AND voided_at IS NULL AND quarantined_at IS NULL
+    ORDER BY seq LIMIT ${limit}`)) as unknown as [Array<{ seq: number; code: string }>];
+  return rows;
+}
+
+/** Owner records of users who named themselves, for the idempotency hash. */
+export async function listOwners(db: Db, campaignId: number, afterSequence: number, limit: number) {
+  const [rows] = (await db.execute(sql`
+    SELECT sequence, code, user_id AS userId FROM coupon_issues
+    WHERE campaign_id = ${campaignId} AND sequence > ${afterSequence} AND user_id IS NOT NULL
+    ORDER BY sequence LIMIT ${limit}`)) as unknown as [Array<{ sequence: number; code: string; userId: string }>];
+  return rows;
 }

@@ -4,7 +4,7 @@ import { holdLoadLease, LOAD_LEASE_MS } from "./load-lease.js";
 import type { LoadDeps, PoolLoader } from "./load-pool.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
 
-export type ResumeDeps = LoadDeps & { loader: PoolLoader; redis: ScriptedRedis };
+export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger"> & { loader: PoolLoader; redis: ScriptedRedis };
 
 /**
  * Finishes what a dead instance left half done, so that an interrupted CreateCampaign ends as a

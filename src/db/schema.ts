@@ -53,6 +53,12 @@ export const campaigns = mysqlTable("campaigns", {
   loadOwner: varchar("load_owner", { length: 80 }),
   /** When that instance last renewed its lease, by MySQL's clock. */
   loadHeartbeat: datetime("load_heartbeat", { mode: "date", fsp: 3 }),
+  /**
+   * The issue budget: no code past this pool position (sequence) may be issued. Raised here
+   * before Redis may use it (src/campaigns/issue-budget.ts), so after a total loss of Redis every
+   * code that might have been issued is known: exactly those up to this number.
+   */
+  issueAllowance: int("issue_allowance", { unsigned: true }).notNull().default(0),
 });
 
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */
@@ -64,6 +70,11 @@ export const coupons = mysqlTable(
     code: varchar("code", { length: 10 }).notNull(),
     /** Set when the campaign was cancelled before this code was issued: it can never be used. */
     voidedAt: datetime("voided_at", { mode: "date", fsp: 3 }),
+    /**
+     * Set by a rebuild after Redis lost the campaign: the code may have been handed out (it was
+     * within the issue budget) but its owner never reached MySQL. It is never issued again.
+     */
+    quarantinedAt: datetime("quarantined_at", { mode: "date", fsp: 3 }),
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.seq] }), uniqueIndex("coupons_code_unique").on(t.code)],
 );

@@ -3,7 +3,9 @@
   Issues one coupon of a campaign: the whole hot path, atomically, in one round trip.
 
   KEYS[1]  meta hash    fields: state ("loading" | "ready" | "paused" | "cancelled"),
-                        start_ms and end_ms (ms since epoch; end_ms absent: no end), issued
+                        start_ms and end_ms (ms since epoch; end_ms absent: no end), issued,
+                        allow (the issue budget: the last sequence that may be issued; absent:
+                        no budget)
   KEYS[2]  pool list    codes not yet issued; LPOP takes the next
   KEYS[3]  users hash   user id -> "code|sequence"
   KEYS[4]  stream       one entry per issue for the persister: c=code u=user s=sequence t=ms
@@ -19,6 +21,8 @@
     {-5}                  paused (PauseCampaign)
     {-6}                  cancelled (CancelCampaign)
     {-7, end_ms}          at or after the end instant, by Redis's own clock
+    {-8}                  the issue budget is used up until the service raises it (it raises
+                          it in MySQL first: src/campaigns/issue-budget.ts); try again shortly
 
   The lifecycle checks read only the meta hash, so they cost nothing extra: one HMGET as before.
   Precedence: cancelled, then ended, then paused, then not started. A holder asking again after
@@ -28,8 +32,8 @@
   read-only replica or with failing persistence it is refused whole instead of stopping halfway.
   Every check comes before the first write: Lua scripts have no rollback.
 ]]
-local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms', 'end_ms')
-local state, start_ms, end_ms = meta[1], meta[2], meta[3]
+local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms', 'end_ms', 'issued', 'allow')
+local state, start_ms, end_ms, issued, allow = meta[1], meta[2], meta[3], meta[4], meta[5]
 
 -- Checks: nothing below may write until the last of them has passed.
 if not state then return {-1} end
@@ -52,6 +56,10 @@ if user ~= '' then
     return {1, string.sub(held, 1, sep - 1), tonumber(string.sub(held, sep + 1))}
   end
 end
+
+-- Never past the budget recorded in MySQL: after a total loss of Redis, every code that may have
+-- been issued is then known. (A user who already holds a code got it above, budget or not.)
+if allow and tonumber(issued or '0') >= tonumber(allow) and redis.call('LLEN', KEYS[2]) > 0 then return {-8} end
 
 -- Writes.
 local code = redis.call('LPOP', KEYS[2])

@@ -39,6 +39,8 @@ export async function issueCoupon(deps: IssueDeps, campaignId: number, userId: s
   const status = reply[0] as number;
   if (status >= 0) return { code: reply[1] as string, sequence: reply[2] as number, repeated: status === 1 };
   switch (status) {
+    case -8:
+      throw unavailable(`campaign ${campaignId} is catching up on its issue budget; try again shortly`);
     case -7:
       throw campaignEnded(campaignId, Number(reply[1]));
     case -6:
@@ -69,5 +71,7 @@ async function explainMissingPool(deps: IssueDeps, campaignId: number): Promise<
   if (row.status === "loading") throw campaignLoading(campaignId);
   const issued = await withMysql("try again shortly", () => countIssues(deps.db, campaignId));
   if (issued >= row.totalCoupons) throw campaignSoldOut(campaignId);
-  throw unavailable(`campaign ${campaignId} has no coupon pool in Redis; an operator must rebuild it`);
+  throw unavailable(
+    `campaign ${campaignId} has no coupon pool in Redis; an operator must rebuild it (npm run campaign -- rebuild ${campaignId})`,
+  );
 }

@@ -14,6 +14,7 @@ export const ADMIN_METHODS = [
   "CancelCampaign",
   "VerifyCampaign",
   "RedeemCoupon",
+  "RebuildCampaign",
 ] as const;
 
 const ADMIN_METHOD_SET: ReadonlySet<string> = new Set(ADMIN_METHODS);

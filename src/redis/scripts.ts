@@ -13,6 +13,7 @@ const SCRIPTS: readonly ScriptDef[] = [
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
   { name: "finishLoad", numberOfKeys: 1, file: new URL("../campaigns/finish-load.lua", import.meta.url) },
+  { name: "raiseBudget", numberOfKeys: 1, file: new URL("../campaigns/raise-budget.lua", import.meta.url) },
 ];
 
 /** Raw replies; decoded by the module that owns each script. */
@@ -21,6 +22,7 @@ export type ScriptCommands = {
   setCampaignState(meta: string, target: "paused" | "ready" | "cancelled"): Promise<number[]>;
   releaseCampaignKeys(meta: string, pool: string, users: string, stream: string, owners: number): Promise<number[]>;
   finishLoad(meta: string): Promise<number>;
+  raiseBudget(meta: string, allowance: number): Promise<number>;
 };
 
 export type ScriptedRedis = RedisClient & ScriptCommands;

@@ -3,6 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { readCampaign, readIssuesPage } from "../campaigns/campaign-snapshot.js";
 import { createCampaign } from "../campaigns/create.js";
 import { listCampaigns } from "../campaigns/list.js";
+import { rebuildCampaign } from "../campaigns/rebuild.js";
 import { LIMITS, validateCampaignId, validatePageSize, validateUserId } from "../campaigns/validation.js";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
@@ -12,6 +13,7 @@ import {
   IssueCouponResponseSchema,
   ListCampaignsResponseSchema,
   ListIssuedCouponsResponseSchema,
+  RebuildCampaignResponseSchema,
   type CouponService,
   type IssueCouponRequest,
   type IssueCouponResponse,
@@ -61,6 +63,16 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
     },
 
     issueCoupon: (req) => handleIssueCoupon(deps, req),
+
+    async rebuildCampaign(req) {
+      const r = await rebuildCampaign(deps, validateCampaignId(req.campaignId));
+      return create(RebuildCampaignResponseSchema, {
+        reloaded: BigInt(r.reloaded),
+        quarantined: BigInt(r.quarantined),
+        allowance: BigInt(r.allowance),
+        owners: BigInt(r.owners),
+      });
+    },
 
     async listIssuedCoupons(req) {
       const id = validateCampaignId(req.campaignId);

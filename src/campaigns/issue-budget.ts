@@ -1,0 +1,97 @@
+import { sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import type { RedisClient } from "../redis/client.js";
+import type { RedisKeys } from "../redis/keys.js";
+import type { ScriptedRedis } from "../redis/scripts.js";
+
+/**
+ * The issue budget bounds what a total loss of Redis can cost. The issue script never hands out
+ * a code past `allow` (a pool position); the budget is raised in MySQL first and only then in
+ * Redis. After Redis loses a campaign, MySQL therefore knows every code that may have been
+ * issued — those up to `issue_allowance` — and a rebuild quarantines the ones without a
+ * recorded owner and reloads only the rest (src/campaigns/rebuild.ts). Without the bound the
+ * only safe rebuild would quarantine every code not yet in MySQL.
+ *
+ * The budget runs ahead of demand by `max(minHeadroom, rate × headroomSeconds)`, so issuing
+ * never waits on it while MySQL is up; while MySQL is down issuing goes on until the headroom is
+ * used up, then answers `unavailable` until MySQL returns.
+ */
+export type IssueBudgetOptions = {
+  /** Budget a campaign opens with (capped at its total). */
+  initial: number;
+  /** Least headroom kept ahead of the issued count. */
+  minHeadroom: number;
+  /** Headroom in seconds of the current issue rate. */
+  headroomSeconds: number;
+  /** How often the budgets are checked, in ms. */
+  intervalMs: number;
+};
+
+export type IssueBudgetDeps = { db: Db; redis: ScriptedRedis; bulkRedis: RedisClient; keys: RedisKeys; logger: Logger };
+
+/** The budget for a campaign that is about to open. */
+export function initialBudget(total: number, options: Pick<IssueBudgetOptions, "initial">): number {
+  return Math.min(total, options.initial);
+}
+
+/** Records the budget in MySQL, never lowering it. Must succeed before Redis may use it. */
+export async function recordBudget(db: Db, campaignId: number, allowance: number): Promise<void> {
+  await db.execute(
+    sql`UPDATE campaigns SET issue_allowance = GREATEST(issue_allowance, ${allowance}) WHERE id = ${campaignId}`,
+  );
+}
+
+/** Keeps every open campaign's budget ahead of its issue rate. One per instance. */
+export class IssueBudget {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  /** Last issued count and when it was read, per campaign: the rate estimate. */
+  private readonly last = new Map<string, { issued: number; atMs: number }>();
+
+  constructor(
+    private readonly deps: IssueBudgetDeps,
+    private readonly options: IssueBudgetOptions,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = this.runOnce().catch((err) => this.deps.logger.warn({ err }, "issue budget pass failed"));
+      this.timer = setTimeout(() => void this.running.then(tick), this.options.intervalMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass over the active campaigns; returns how many budgets it raised. */
+  async runOnce(): Promise<number> {
+    let raised = 0;
+    const now = Date.now();
+    for (const id of await this.deps.bulkRedis.smembers(this.deps.keys.activeCampaigns)) {
+      const k = this.deps.keys.campaign(id);
+      const [state, issuedRaw, allowRaw, totalRaw] = await this.deps.bulkRedis.hmget(k.meta, "state", "issued", "allow", "total");
+      if ((state !== "ready" && state !== "paused") || allowRaw === null || totalRaw === null) continue;
+      const issued = Number(issuedRaw ?? 0);
+      const allow = Number(allowRaw);
+      const total = Number(totalRaw);
+      const prev = this.last.get(id);
+      this.last.set(id, { issued, atMs: now });
+      if (allow >= total) continue;
+      const ratePerS = prev && now > prev.atMs ? ((issued - prev.issued) * 1000) / (now - prev.atMs) : 0;
+      const headroom = Math.max(this.options.minHeadroom, Math.ceil(ratePerS * this.options.headroomSeconds));
+      const target = Math.min(total, issued + headroom);
+      // Raise early, at half the headroom left, so a burst never catches up with the budget.
+      if (allow - issued > headroom / 2) continue;
+      if (target <= allow) continue;
+      await recordBudget(this.deps.db, Number(id), target);
+      await this.deps.redis.raiseBudget(k.meta, target);
+      raised++;
+    }
+    return raised;
+  }
+}
