@@ -9,6 +9,7 @@ import type { Metrics } from "../ops/metrics.js";
 import { toConnectError } from "./errors.js";
 import { adminAuthInterceptor } from "./interceptors/admin-auth.js";
 import { observeInterceptor, requestLoggerKey } from "./interceptors/observe.js";
+import { clientFaultsAsInvalidArgument } from "./client-faults.js";
 
 /** Largest request body any method accepts, in bytes. Every request here is tiny. */
 export const READ_MAX_BYTES = 64 * 1024;
@@ -36,6 +37,8 @@ export type ConnectHandlerOptions = { metrics: Metrics };
 /**
  * The official connect-es router for CouponService on a Node request/response pair: Connect,
  * gRPC and gRPC-Web, JSON and binary, gzip and brotli. Unknown paths under the service get 404.
+ * A request whose bytes do not decode (binary message, compression, base64 query) gets
+ * `invalid_argument`, as from connect-go, instead of connect-es's `internal` (client-faults.ts).
  */
 export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions): ConnectNodeHandler {
   const router = createConnectRouter({
@@ -61,6 +64,8 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
     if (bufferedBody) uReq.body = bufferedBody;
     h(uReq)
+      // connect-es blames some undecodable requests on the server: invalid_argument, as connect-go.
+      .then((uRes) => clientFaultsAsInvalidArgument(uRes, uReq))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err) => deps.logger.debug({ err, path }, "connect response not delivered"));
   };
