@@ -24,6 +24,8 @@ export type CampaignView = {
   redeemed: number;
   /** Unissued codes voided by a cancellation. */
   voided: number;
+  /** Codes a rebuild quarantined: issued before Redis was lost, owner never recorded. */
+  quarantined: number;
   state: CampaignState;
 };
 
@@ -151,13 +153,15 @@ function viewFromRedis(row: CampaignRow, live: RedisSnapshot, persisted: number,
   };
 }
 
-function viewFromMysql(row: CampaignRow, issued: number, redeemed: number): CampaignView {
+function viewFromMysql(row: CampaignRow, owners: number, redeemed: number): CampaignView {
+  // Quarantined codes were (possibly) issued but have no owner record.
+  const issued = owners + row.quarantined;
   const remaining = row.totalCoupons - issued;
   return {
     ...base(row),
     issued,
     remaining,
-    persisted: issued,
+    persisted: owners,
     redeemed,
     state: campaignStateOf(row, undefined, remaining, Date.now()),
   };
@@ -172,6 +176,7 @@ function base(row: CampaignRow) {
     totalCoupons: row.totalCoupons,
     loaded: row.loaded,
     voided: row.voided,
+    quarantined: row.quarantined,
   };
 }
 

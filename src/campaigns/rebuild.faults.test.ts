@@ -84,6 +84,17 @@ describe("Redis loses a campaign entirely", () => {
     expect(again.code).toBe(Code.FailedPrecondition);
     expect(again.rawMessage).toBe(`campaign ${campaignId} still has its pool in Redis; there is nothing to rebuild`);
 
+    const view = (await s.json.getCampaign({ campaignId })).campaign!;
+    expect(view).toMatchObject({
+      issued: BigInt(allowance),
+      quarantined: BigInt(allowance - 100),
+      persisted: 100n,
+      remaining: BigInt(TOTAL - allowance),
+    });
+    const books = await s.json.verifyCampaign({ campaignId });
+    expect(books.problems).toEqual([]);
+    expect(books.ok).toBe(true);
+
     // A user whose owner record survived gets the same code back.
     expect((await s.json.issueCoupon({ campaignId, userId: "before-7" })).couponCode).toBe(before.get("before-7"));
     const after = await issueAll(campaignId, Array.from({ length: TOTAL - allowance }, (_, i) => `after-${i}`));

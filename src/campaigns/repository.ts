@@ -54,6 +54,7 @@ export async function insertCampaign(
       loadOwner: LOADER_ID,
       loadHeartbeat: new Date(),
       issueAllowance: 0,
+      quarantined: 0,
     };
   });
 }
@@ -298,7 +299,21 @@ export async function quarantineUnownedCodes(db: Db, campaignId: number, allowan
     SET c.quarantined_at = NOW(3)
     WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND i.sequence IS NULL
       AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
-  return countQuarantined(db, campaignId);
+  const quarantined = await countQuarantined(db, campaignId);
+  await db.update(campaigns).set({ quarantined }).where(eq(campaigns.id, campaignId));
+  return quarantined;
+}
+
+/**
+ * Issues accounted for in MySQL: owner records plus codes a rebuild quarantined. A campaign's
+ * books are whole when this equals Redis's issued count.
+ */
+export async function countAccountedIssues(db: Db, campaignId: number): Promise<number> {
+  const [owners, row] = await Promise.all([
+    countIssues(db, campaignId),
+    db.select({ q: campaigns.quarantined }).from(campaigns).where(eq(campaigns.id, campaignId)),
+  ]);
+  return owners + (row[0]?.q ?? 0);
 }
 
 export async function countQuarantined(db: Db, campaignId: number): Promise<number> {

@@ -59,6 +59,8 @@ export const campaigns = mysqlTable("campaigns", {
    * code that might have been issued is known: exactly those up to this number.
    */
   issueAllowance: int("issue_allowance", { unsigned: true }).notNull().default(0),
+  /** Codes a rebuild quarantined (src/campaigns/rebuild.ts): counted as issued, never owned. */
+  quarantined: int("quarantined", { unsigned: true }).notNull().default(0),
 });
 
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */

@@ -1,5 +1,5 @@
 import { readCampaignView, requireCampaign, type CampaignView } from "../campaigns/campaign-snapshot.js";
-import { countIssues, setCancelled, voidUnissuedCodes } from "../campaigns/repository.js";
+import { countAccountedIssues, setCancelled, voidUnissuedCodes } from "../campaigns/repository.js";
 import { withMysql, withRedis } from "../db/errors.js";
 import { execMulti } from "../redis/multi.js";
 import type { LifecycleDeps } from "./deps.js";
@@ -36,7 +36,7 @@ export async function finishCancel(deps: LifecycleDeps, id: number): Promise<boo
   )) as [string | null, number];
   if (pending > 0) return false;
   const row = await requireCampaign(deps.db, id);
-  const owners = await withMysql("cannot finish the cancellation", () => countIssues(deps.db, id));
+  const owners = await withMysql("cannot finish the cancellation", () => countAccountedIssues(deps.db, id));
   if (issued !== null && owners !== Number(issued)) {
     deps.logger.warn({ campaignId: id, issued: Number(issued), owners }, "cancelled campaign: owners in MySQL do not match Redis; codes not voided");
     return false;

@@ -1,4 +1,4 @@
-import { countIssues } from "../campaigns/repository.js";
+import { countAccountedIssues } from "../campaigns/repository.js";
 import { execMulti } from "../redis/multi.js";
 import type { LifecycleDeps } from "./deps.js";
 import { finishCancel } from "./cancel.js";
@@ -96,7 +96,7 @@ export class Sweeper {
     if (closedAt === undefined) return "open";
     if (nowMs - closedAt < this.options.graceMs || pending > 0) return "waiting";
 
-    const owners = await countIssues(this.deps.db, id);
+    const owners = await countAccountedIssues(this.deps.db, id);
     const outcome = await releaseCampaignKeys(this.deps, id, owners);
     if (outcome.released) {
       this.deps.logger.info({ campaignId: id, pooled: outcome.pooled }, "closed campaign's Redis keys released");

@@ -43,6 +43,7 @@ export function toPbCampaign(v: CampaignView): Campaign {
     loaded: BigInt(v.loaded),
     redeemed: BigInt(v.redeemed),
     voided: BigInt(v.voided),
+    quarantined: BigInt(v.quarantined),
     state: STATE[v.state],
   });
 }

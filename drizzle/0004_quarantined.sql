@@ -1,0 +1,1 @@
+ALTER TABLE `campaigns` ADD `quarantined` int unsigned DEFAULT 0 NOT NULL;
