@@ -72,6 +72,17 @@ describe("CancelCampaign", () => {
       [Number(campaignId)],
     );
     expect(Number(overlap[0]!.n)).toBe(0);
+    // The books still balance: what the pool held when it was freed is exactly what was voided.
+    expect(await s.json.verifyCampaign({ campaignId })).toMatchObject({
+      generated: BigInt(total),
+      pooled: BigInt(total) - finalIssued,
+      issued: finalIssued,
+      persisted: finalIssued,
+      pending: 0n,
+      voided: BigInt(total) - finalIssued,
+      poolReleased: true,
+      ok: true,
+    });
 
     // For good: no resume, no pause, another cancel changes nothing; the verdict stays the same.
     const cancelledMessage = { code: Code.FailedPrecondition, message: `campaign ${campaignId} was cancelled` };
