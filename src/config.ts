@@ -59,6 +59,12 @@ const schema = z.object({
    * another persister (the first one died or hangs), in ms. Must exceed a batch's write time.
    */
   PERSISTER_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** IssueCoupon calls one user may make per window on one campaign; 0 (default): no limit. */
+  ISSUE_RATE_LIMIT_PER_USER: z.coerce.number().int().min(0).default(0),
+  /** IssueCoupon calls one client address may make per window on one campaign; 0 (default): no limit. */
+  ISSUE_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(0),
+  /** The rate-limit window, in ms. */
+  ISSUE_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   /** Issue budget a campaign opens with (src/campaigns/issue-budget.ts). */
   ISSUE_BUDGET_INITIAL: z.coerce.number().int().min(1).default(50_000),
   /** Least number of codes the issue budget keeps ahead of the issued count. */

@@ -9,6 +9,7 @@ import { runMigrations } from "./db/migrate.js";
 import { createRedis } from "./redis/client.js";
 import { RedisKeys } from "./redis/keys.js";
 import { registerScripts, type ScriptedRedis } from "./redis/scripts.js";
+import type { IssueRateLimits } from "./issue/issue.js";
 
 /** Everything that holds a connection or a secret, built once at start and closed on shutdown. */
 export type Deps = {
@@ -23,6 +24,8 @@ export type Deps = {
   keys: RedisKeys;
   codes: CodeGenerator;
   loader: PoolLoader;
+  /** Optional limits on IssueCoupon calls per user and per client address. */
+  rateLimits: IssueRateLimits;
 };
 
 /** A start-up failure a person can act on: what is down, where, and how to start it. */
@@ -70,7 +73,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   }
   const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
   const loader = new PoolLoader({ db, bulkRedis, keys, codes, logger, initialIssueBudget: config.ISSUE_BUDGET_INITIAL });
-  return { config, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader };
+  const rateLimits = {
+    perUser: config.ISSUE_RATE_LIMIT_PER_USER,
+    perIp: config.ISSUE_RATE_LIMIT_PER_IP,
+    windowMs: config.ISSUE_RATE_LIMIT_WINDOW_MS,
+  };
+  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader };
 }
 
 /** Waits for pool loads in progress, then closes every connection. */

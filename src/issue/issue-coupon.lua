@@ -9,7 +9,12 @@
   KEYS[2]  pool list    codes not yet issued; LPOP takes the next
   KEYS[3]  users hash   user id -> "code|sequence"
   KEYS[4]  stream       one entry per issue for the persister: c=code u=user s=sequence t=ms
+  KEYS[5]  counter of this user's calls in the rate-limit window (any key of the campaign when off)
+  KEYS[6]  counter of this client address's calls in the window (likewise)
   ARGV[1]  user id, or "" for an anonymous caller
+  ARGV[2]  calls one user may make per window; 0: no per-user limit
+  ARGV[3]  calls one client address may make per window; 0: no per-address limit
+  ARGV[4]  the rate-limit window, in ms
 
   Returns
     {0, code, sequence}   issued now
@@ -21,6 +26,7 @@
     {-5}                  paused (PauseCampaign)
     {-6}                  cancelled (CancelCampaign)
     {-7, end_ms}          at or after the end instant, by Redis's own clock
+    {-9, kind, retry_ms}  over a rate limit ("user" or "ip"); retry after retry_ms
     {-8}                  the issue budget is used up until the service raises it (it raises
                           it in MySQL first: src/campaigns/issue-budget.ts); try again shortly
 
@@ -47,6 +53,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if end_ms and now >= tonumber(end_ms) then return {-7, end_ms} end
 if state == 'paused' then return {-5} end
 if now < tonumber(start_ms) then return {-3, start_ms} end
+
+-- Optional rate limits, counted before any code can be taken: a client over its limit never
+-- drains the pool. These counters are the only writes before the last check, on purpose: a
+-- refused call still counts against its caller.
+local window = tonumber(ARGV[4])
+local function over(key, limit)
+  if limit <= 0 then return false end
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, window) end
+  return n > limit
+end
+if over(KEYS[5], tonumber(ARGV[2])) then return {-9, 'user', redis.call('PTTL', KEYS[5])} end
+if over(KEYS[6], tonumber(ARGV[3])) then return {-9, 'ip', redis.call('PTTL', KEYS[6])} end
 
 local user = ARGV[1]
 if user ~= '' then

@@ -1,6 +1,6 @@
-import { notFound, unavailable } from "../errors.js";
+import { AppError, notFound, unavailable } from "../errors.js";
 import type { Db } from "../db/client.js";
-import type { RedisKeys } from "../redis/keys.js";
+import { rateLimitKey, type RedisKeys } from "../redis/keys.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
 import { countIssues, findCampaign } from "../campaigns/repository.js";
 import { withMysql } from "../db/errors.js";
@@ -13,7 +13,17 @@ import {
   campaignSoldOut,
 } from "../lifecycle/errors.js";
 
-export type IssueDeps = { redis: ScriptedRedis; keys: RedisKeys; db: Db };
+/** Optional per-caller limits on IssueCoupon calls; 0 turns a limit off. */
+export type IssueRateLimits = { perUser: number; perIp: number; windowMs: number };
+
+export type IssueDeps = { redis: ScriptedRedis; keys: RedisKeys; db: Db; rateLimits: IssueRateLimits };
+
+export type Caller = {
+  /** "" for an anonymous caller. */
+  userId: string;
+  /** The client's address, for the per-address limit; "" when unknown. */
+  ip: string;
+};
 
 export type IssuedCoupon = {
   code: string;
@@ -28,17 +38,28 @@ export type IssuedCoupon = {
  * consulted only when Redis does not know the campaign, to tell "no such campaign" apart from
  * "its pool is not loaded". The script's return codes are decoded here and nowhere else.
  */
-export async function issueCoupon(deps: IssueDeps, campaignId: number, userId: string): Promise<IssuedCoupon> {
+export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: Caller): Promise<IssuedCoupon> {
   const k = deps.keys.campaign(campaignId);
+  const { perUser, perIp, windowMs } = deps.rateLimits;
+  // With a limit off (the default) no counter key is built: the script ignores KEYS[5]/KEYS[6].
+  const userLimit = perUser > 0 && caller.userId !== "" ? perUser : 0;
+  const ipLimit = perIp > 0 && caller.ip !== "" ? perIp : 0;
+  const userRate = userLimit > 0 ? rateLimitKey(k, "user", caller.userId) : k.meta;
+  const ipRate = ipLimit > 0 ? rateLimitKey(k, "ip", caller.ip) : k.meta;
   let reply: unknown[];
   try {
-    reply = await deps.redis.issueCoupon(k.meta, k.pool, k.users, k.stream, userId);
+    reply = await deps.redis.issueCoupon(k.meta, k.pool, k.users, k.stream, userRate, ipRate, caller.userId, userLimit, ipLimit, windowMs);
   } catch (err) {
     throw unavailable("the coupon pool (Redis) is unavailable; try again shortly", err);
   }
   const status = reply[0] as number;
   if (status >= 0) return { code: reply[1] as string, sequence: reply[2] as number, repeated: status === 1 };
   switch (status) {
+    case -9:
+      throw new AppError(
+        "resource_exhausted",
+        `too many requests for campaign ${campaignId} from this ${reply[1] === "user" ? "user" : "address"}; retry in ${Math.max(1, Number(reply[2]))} ms`,
+      );
     case -8:
       throw unavailable(`campaign ${campaignId} is catching up on its issue budget; try again shortly`);
     case -7:

@@ -18,6 +18,12 @@ export type CampaignKeys = {
   readonly stream: string;
 };
 
+/** Counter of a caller's IssueCoupon calls in the current rate-limit window (src/issue/). */
+export function rateLimitKey(campaign: CampaignKeys, kind: "user" | "ip", who: string): string {
+  // The meta key is `…cp:{id}:meta`: the counter shares the campaign's hash tag.
+  return `${campaign.meta.slice(0, -4)}rl:${kind}:${who}`;
+}
+
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
 

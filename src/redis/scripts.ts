@@ -9,7 +9,7 @@ import type { RedisClient } from "./client.js";
 type ScriptDef = { name: string; numberOfKeys: number; file: URL };
 
 const SCRIPTS: readonly ScriptDef[] = [
-  { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  { name: "issueCoupon", numberOfKeys: 6, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
   { name: "finishLoad", numberOfKeys: 1, file: new URL("../campaigns/finish-load.lua", import.meta.url) },
@@ -18,7 +18,18 @@ const SCRIPTS: readonly ScriptDef[] = [
 
 /** Raw replies; decoded by the module that owns each script. */
 export type ScriptCommands = {
-  issueCoupon(meta: string, pool: string, users: string, stream: string, userId: string): Promise<unknown[]>;
+  issueCoupon(
+    meta: string,
+    pool: string,
+    users: string,
+    stream: string,
+    userRate: string,
+    ipRate: string,
+    userId: string,
+    userLimit: number,
+    ipLimit: number,
+    windowMs: number,
+  ): Promise<unknown[]>;
   setCampaignState(meta: string, target: "paused" | "ready" | "cancelled"): Promise<number[]>;
   releaseCampaignKeys(meta: string, pool: string, users: string, stream: string, owners: number): Promise<number[]>;
   finishLoad(meta: string): Promise<number>;

@@ -10,6 +10,7 @@ import { toConnectError } from "./errors.js";
 import { adminAuthInterceptor } from "./interceptors/admin-auth.js";
 import { observeInterceptor, requestLoggerKey } from "./interceptors/observe.js";
 import { clientFaultsAsInvalidArgument } from "./client-faults.js";
+import { withClientIp } from "./client-ip.js";
 
 /** Largest request body any method accepts, in bytes. Every request here is tiny. */
 export const READ_MAX_BYTES = 64 * 1024;
@@ -61,7 +62,7 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
       res.writeHead(404).end();
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, withClientIp(req));
     if (bufferedBody) uReq.body = bufferedBody;
     h(uReq)
       // connect-es blames some undecodable requests on the server: invalid_argument, as connect-go.

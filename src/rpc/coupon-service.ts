@@ -19,6 +19,7 @@ import {
   type IssueCouponResponse,
 } from "../gen/couponpb/coupon_pb.js";
 import { issueCoupon } from "../issue/issue.js";
+import { clientIpKey } from "./client-ip.js";
 import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
 import { lifecycleMethods } from "./lifecycle-methods.js";
 
@@ -26,10 +27,10 @@ import { lifecycleMethods } from "./lifecycle-methods.js";
  * IssueCoupon as one function of request message to response message, shared by the connect-es
  * router and the dedicated fast handler so both give the same answers and errors.
  */
-export async function handleIssueCoupon(deps: Deps, req: IssueCouponRequest): Promise<IssueCouponResponse> {
+export async function handleIssueCoupon(deps: Deps, req: IssueCouponRequest, clientIp: string): Promise<IssueCouponResponse> {
   const campaignId = validateCampaignId(req.campaignId);
   const userId = validateUserId(req.userId);
-  const issued = await issueCoupon(deps, campaignId, userId);
+  const issued = await issueCoupon(deps, campaignId, { userId, ip: clientIp });
   return create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
 }
 
@@ -62,7 +63,7 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
       });
     },
 
-    issueCoupon: (req) => handleIssueCoupon(deps, req),
+    issueCoupon: (req, ctx) => handleIssueCoupon(deps, req, ctx.values.get(clientIpKey)),
 
     async rebuildCampaign(req) {
       const r = await rebuildCampaign(deps, validateCampaignId(req.campaignId));
