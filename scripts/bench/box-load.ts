@@ -1,18 +1,29 @@
 import { readFileSync, readdirSync } from "node:fs";
 
 /**
- * How busy the whole machine was while a figure was measured, and how much of that came from
- * processes outside the benchmark (someone else's build or tests share these cores). Linux only:
- * reads /proc; elsewhere every figure reads as unknown (null).
+ * How busy the whole machine was while a figure was measured, how much of that went to processes
+ * outside the benchmark (someone else's build or tests share these cores), and the CPU time of
+ * each part of the bench (service, Redis, MariaDB, generator): CPU per call is the one figure
+ * that does not depend on who else was using the machine. Linux only: reads /proc; elsewhere
+ * every figure reads as unknown (null).
  */
-type Ticks = { busy: number; total: number; tracked: number };
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on every mainstream Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** Named groups of pids whose CPU time is reported separately (e.g. service: its cluster workers). */
+export type PidGroups = Record<string, number[]>;
 
 export type LoadShare = {
-  /** Of all cores, in percent. */
+  /** Of the whole machine (all cores), in percent. */
   boxBusyPct: number;
-  /** The part used by processes other than the tracked ones (generator, service, Redis, MariaDB). */
+  /** The part of the whole machine used by processes in no group, in percent. */
   foreignPct: number;
+  /** CPU time of each group over the span, in ms. */
+  cpuMs: Record<string, number>;
 };
+
+type Sample = { busy: number; total: number; groups: Record<string, number> };
 
 function boxTicks(): { busy: number; total: number } {
   const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -21,15 +32,19 @@ function boxTicks(): { busy: number; total: number } {
   return { busy, total: busy + idle + iowait };
 }
 
-function processTicks(pid: number): number {
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces), or undefined if gone. */
+function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(after[11]) + Number(after[12]);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return 0; // the process is gone: it used nothing more
+    return undefined; // exited while we looked
   }
+}
+
+function processTicks(pid: number): number {
+  const f = statFields(pid);
+  return f ? Number(f[11]) + Number(f[12]) : 0; // utime + stime; a process that is gone used nothing more
 }
 
 /** Pids whose command name is one of `names` (e.g. redis-server, mariadbd). */
@@ -50,13 +65,8 @@ export function pidsNamed(names: readonly string[]): number[] {
 export function withDescendants(roots: readonly number[]): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // exited while we looked
-    }
+    const f = /^\d+$/.test(entry) ? statFields(entry) : undefined;
+    if (f) parentOf.set(Number(entry), Number(f[1]));
   }
   const out = new Set(roots);
   for (let grew = true; grew; ) {
@@ -71,28 +81,32 @@ export function withDescendants(roots: readonly number[]): number[] {
   return [...out];
 }
 
-function sample(pids: readonly number[]): Ticks {
-  const box = boxTicks();
-  return { ...box, tracked: pids.reduce((n, pid) => n + processTicks(pid), 0) };
+function sample(groups: PidGroups): Sample {
+  const ticks: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(groups)) ticks[name] = pids.reduce((n, pid) => n + processTicks(pid), 0);
+  return { ...boxTicks(), groups: ticks };
 }
 
-function share(a: Ticks, b: Ticks): LoadShare {
+function share(a: Sample, b: Sample): LoadShare {
   const total = b.total - a.total;
-  if (total <= 0) return { boxBusyPct: 0, foreignPct: 0 };
+  const cpuMs: Record<string, number> = {};
+  let tracked = 0;
+  for (const name of Object.keys(b.groups)) {
+    const used = b.groups[name]! - (a.groups[name] ?? 0);
+    tracked += used;
+    cpuMs[name] = (used * 1000) / TICKS_PER_SECOND;
+  }
+  if (total <= 0) return { boxBusyPct: 0, foreignPct: 0, cpuMs };
   const busy = b.busy - a.busy;
-  const foreign = Math.max(0, busy - (b.tracked - a.tracked));
-  return { boxBusyPct: Math.round((busy / total) * 100), foreignPct: Math.round((foreign / total) * 100) };
+  return { boxBusyPct: Math.round((busy / total) * 100), foreignPct: Math.round((Math.max(0, busy - tracked) / total) * 100), cpuMs };
 }
 
-/** A figure with the machine's load while it was taken. */
-export type Measured<T> = { value: T; load: LoadShare | null; quietWaitMs: number; busyBeforePct: number | null };
-
-/** Measures the load share over whatever runs between `start` and the returned `stop`. */
-export function meterLoad(pids: () => number[]): () => LoadShare | null {
+/** Starts metering the machine and the groups (resolved now); the returned function stops it. */
+export function meterLoad(groups: () => PidGroups): () => LoadShare | null {
   if (process.platform !== "linux") return () => null;
-  const tracked = pids();
-  const before = sample(tracked);
-  return () => share(before, sample(tracked));
+  const resolved = groups();
+  const before = sample(resolved);
+  return () => share(before, sample(resolved));
 }
 
 /**
@@ -103,9 +117,19 @@ export async function waitForQuiet(maxBusyPct: number, timeoutMs: number): Promi
   if (process.platform !== "linux") return { waitedMs: 0, busyPct: null };
   const t0 = Date.now();
   for (;;) {
-    const a = sample([]);
+    const a = sample({});
     await new Promise((r) => setTimeout(r, 1000));
-    const { boxBusyPct } = share(a, sample([]));
+    const { boxBusyPct } = share(a, sample({}));
     if (boxBusyPct <= maxBusyPct || Date.now() - t0 > timeoutMs) return { waitedMs: Date.now() - t0, busyPct: boxBusyPct };
   }
 }
+
+/** A figure with the machine's load while it was taken: over the whole run, and over its load phase alone. */
+export type Measured<T> = {
+  value: T;
+  load: LoadShare | null;
+  /** From the opening to the last answer (no campaign loading, no verification); the whole run when it has no phases. */
+  loadPhase: LoadShare | null;
+  quietWaitMs: number;
+  busyBeforePct: number | null;
+};

@@ -6,12 +6,12 @@ import { ControlClient } from "../loadtest/rpc/control-client.js";
 import { runLoadtest } from "../loadtest/run.js";
 import type { PersistProbe } from "../loadtest/verify/persist-drain.js";
 import { measureCeiling } from "./bare-ceiling.js";
-import { pidsNamed, withDescendants, type Measured } from "./box-load.js";
+import { pidsNamed, withDescendants, type Measured, type PidGroups } from "./box-load.js";
 import { freePort, startNodeChild, type Child } from "./child-process.js";
 import { timeCreation, type CreationTiming } from "./creation-timing.js";
 import { describeMachine } from "./machine.js";
 import { renderBenchmarks, type BenchResults } from "./markdown.js";
-import { leastDisturbed, measured } from "./measured.js";
+import { leastDisturbed, measured, type PhaseMarker } from "./measured.js";
 import { dropDatabase, mysqlPersistProbe } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
 
@@ -51,9 +51,9 @@ async function startBareServer(): Promise<Child> {
   return startNodeChild(`${ROOT}dist/scripts/bench/bare-server.js`, { PORT: String(port) }, `http://127.0.0.1:${port}`, "/", 10_000);
 }
 
-async function loadtest(url: string, flags: Record<string, string>, probe: PersistProbe): Promise<LoadtestReport> {
+async function loadtest(url: string, flags: Record<string, string>, probe: PersistProbe, phase: PhaseMarker): Promise<LoadtestReport> {
   say(`loadtest ${Object.entries(flags).map(([k, v]) => `--${k} ${v}`).join(" ")}`);
-  const report = await runLoadtest(resolveOptions({ url, ...flags }), { print: (l) => console.error(l), persistProbe: probe });
+  const report = await runLoadtest(resolveOptions({ url, ...flags }), { print: (l) => console.error(l), persistProbe: probe, phase });
   console.error(formatSummary(report));
   return report;
 }
@@ -61,15 +61,15 @@ async function loadtest(url: string, flags: Record<string, string>, probe: Persi
 type Figures = Omit<BenchResults, "date" | "command" | "workers" | "machine">;
 
 /** Every figure of the bench, each on a quiet machine if one can be had. */
-async function takeFigures(service: Child, bare: Child, probe: PersistProbe, pids: () => number[]): Promise<Figures> {
+async function takeFigures(service: Child, bare: Child, probe: PersistProbe, pids: () => PidGroups): Promise<Figures> {
   const burstFlags = { scenario: "burst", coupons: String(BURST.coupons), calls: String(BURST.calls), concurrency: String(BURST.concurrency) };
   // The burst and its ceiling are compared: they are taken (and retaken) together.
   const [burst, ceiling] = await leastDisturbed("(a) burst and (c) ceiling", async () => [
-    await measured("(a) burst", pids, () => loadtest(service.url, burstFlags, probe)),
+    await measured("(a) burst", pids, (phase) => loadtest(service.url, burstFlags, probe, phase)),
     await measured("(c) ceiling: the same burst against a bare node:http server", pids, () => measureCeiling(bare.url, BURST.calls, BURST.concurrency)),
   ] as const);
   say(`ceiling: ${ceiling.value.throughputRps} calls/s, p50 ${ceiling.value.latencyMs.p50} ms, p99 ${ceiling.value.latencyMs.p99} ms`);
-  const [seed] = await leastDisturbed("(b) seed", async () => [await measured("(b) seed", pids, () => loadtest(service.url, { scenario: "seed" }, probe))] as const);
+  const [seed] = await leastDisturbed("(b) seed", async () => [await measured("(b) seed", pids, (phase) => loadtest(service.url, { scenario: "seed" }, probe, phase))] as const);
   const client = new ControlClient(service.url);
   const creation: Array<Measured<CreationTiming>> = [];
   for (const size of CREATION_SIZES) {
@@ -89,7 +89,29 @@ async function main(): Promise<number> {
   const service = await startService(prefix);
   const bare = await startBareServer();
   const mysqlProbe = await mysqlPersistProbe(`${MYSQL_URI}/${DATABASE}`);
-  const pids = () => [...withDescendants([process.pid, service.process.pid ?? 0, bare.process.pid ?? 0]), ...pidsNamed(["redis-server", "mariadbd"])];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await mysqlProbe.close().catch(() => undefined);
+      await Promise.all([service.stop(), bare.stop()]);
+      await dropDatabase(MYSQL_URI, DATABASE);
+      await deleteKeysWithPrefix(REDIS_URL, prefix);
+    })());
+  // Ctrl-C mid-run must not leave a service, a bare server or the bench's data behind.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      say(`${signal}: stopping the service and removing the bench's data`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  // Resolved at the start of each figure: the service's workers exist by then.
+  const pids = (): PidGroups => ({
+    service: withDescendants([service.process.pid ?? 0]),
+    redis: pidsNamed(["redis-server"]),
+    mariadb: pidsNamed(["mariadbd"]),
+    generator: [process.pid],
+    bare: [bare.process.pid ?? 0],
+  });
   try {
     const figures = await takeFigures(service, bare, mysqlProbe.probe, pids);
     // The service inherits our environment, so WORKERS=1 npm run bench measures one process.
@@ -101,10 +123,7 @@ async function main(): Promise<number> {
     console.log(markdown);
     return figures.burst.value.integrity.ok && figures.seed.value.integrity.ok ? 0 : 1;
   } finally {
-    await mysqlProbe.close();
-    await Promise.all([service.stop(), bare.stop()]);
-    await dropDatabase(MYSQL_URI, DATABASE);
-    await deleteKeysWithPrefix(REDIS_URL, prefix);
+    await cleanup();
   }
 }
 

@@ -22,7 +22,8 @@ function report(over: Partial<LoadtestReport>): LoadtestReport {
     ...over,
   };
 }
-const measured = <T>(value: T) => ({ value, load: { boxBusyPct: 98, foreignPct: 3 }, quietWaitMs: 1000, busyBeforePct: 2 });
+const load = { boxBusyPct: 98, foreignPct: 3, cpuMs: { service: 6_000, redis: 960, mariadb: 1_200, generator: 7_200, bare: 0 } };
+const measured = <T>(value: T) => ({ value, load, loadPhase: load, quietWaitMs: 1000, busyBeforePct: 2 });
 
 const results: BenchResults = {
   date: new Date("2026-11-26T06:00:00Z"),
@@ -42,6 +43,7 @@ describe("docs/benchmarks.md", () => {
     expect(md).toContain("| (a) burst: 100,000 coupons, 120,000 callers, 100 connections | 100,000 | 6,000 | 2 | 4 | 9 | 30 | 1,234 ms | OK | 98 % / 3 % |");
     expect(md).toContain("**Service / ceiling: 40 %.**");
     expect(md).toContain("| 100,000 | 2.00 s | 50,000 | 98 % / 3 % |");
+    expect(md).toContain("| (a) burst | 50 | 8 | 10 | 60 | – |");
     expect(md).not.toContain("Integrity violations");
   });
 

@@ -33,6 +33,15 @@ function loadRows(b: BenchResults): string[] {
   ];
 }
 
+const GROUPS = ["service", "redis", "mariadb", "generator", "bare"] as const;
+
+/** CPU per call of each part over a run's load phase, in µs; "–" for a part with nothing to do there. */
+function cpuRow(label: string, m: Measured<unknown>, calls: number): string {
+  const cpu = m.loadPhase?.cpuMs;
+  const cells = GROUPS.map((g) => (cpu && calls > 0 && (cpu[g] ?? 0) > 0 ? fmt(Math.round(((cpu[g] ?? 0) * 1000) / calls)) : "–"));
+  return `| ${label} | ${cells.join(" | ")} |`;
+}
+
 /** docs/benchmarks.md: the figures of one `npm run bench`, with what they were measured on. */
 export function renderBenchmarks(b: BenchResults): string {
   const burst = b.burst.value;
@@ -67,6 +76,19 @@ export function renderBenchmarks(b: BenchResults): string {
     "- **Persist lag:** from the last successful IssueCoupon answer until every owner was in MySQL",
     "  (rows counted in `coupon_issues`, polled every 25 ms).",
     "- The seed run is paced by design (1,000 calls/s): its throughput is the offered rate; its latency is the point.",
+    "",
+    "### CPU per call",
+    "",
+    "CPU time each part used per call over the load phase (from the opening to the last answer: no pool loading, no",
+    "verification), in µs. Unlike throughput, this does not depend on who else was using the machine. Redis and MariaDB",
+    "are the machine's shared servers: their share includes anything else that used them meanwhile. The persister's",
+    "MySQL writes that happen after the last answer are not in it.",
+    "",
+    "| run | service | Redis | MariaDB | generator | bare server |",
+    "|---|---|---|---|---|---|",
+    cpuRow("(a) burst", b.burst, burst.calls),
+    cpuRow("(b) seed", b.seed, b.seed.value.calls),
+    cpuRow("(c) ceiling", b.ceiling, ceiling.calls),
     ...(violations.length > 0 ? ["", "## Integrity violations", "", ...violations] : []),
     "",
     "## Campaign creation",

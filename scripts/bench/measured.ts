@@ -1,4 +1,5 @@
-import { meterLoad, waitForQuiet, type Measured } from "./box-load.js";
+import type { LoadPhase } from "../loadtest/scenarios/scenario.js";
+import { meterLoad, waitForQuiet, type LoadShare, type Measured, type PidGroups } from "./box-load.js";
 
 /** A run starts once the machine is at most this busy (other people's builds skew every figure). */
 const QUIET_BUSY_PCT = 15;
@@ -9,15 +10,26 @@ const MAX_TRIES = 3;
 
 const say = (line: string) => console.error(`bench: ${line}`);
 
-/** Waits for a quiet machine, then runs `fn` while metering how busy the machine was and who made it so. */
-export async function measured<T>(what: string, pids: () => number[], fn: () => Promise<T>): Promise<Measured<T>> {
+/** Lets a measured run mark the start and end of its timed load (see RunHooks.phase). */
+export type PhaseMarker = (p: LoadPhase) => void;
+
+/**
+ * Waits for a quiet machine, then runs `fn` while metering the machine and each group of pids,
+ * over the whole run and over the load phase `fn` marks (the whole run if it marks none).
+ */
+export async function measured<T>(what: string, groups: () => PidGroups, fn: (phase: PhaseMarker) => Promise<T>): Promise<Measured<T>> {
   const quiet = await waitForQuiet(QUIET_BUSY_PCT, QUIET_TIMEOUT_MS);
   say(`${what} (machine ${quiet.busyPct ?? "?"} % busy after waiting ${Math.round(quiet.waitedMs / 1000)} s for quiet)`);
-  const stop = meterLoad(pids);
-  const value = await fn();
-  const load = stop();
-  if (load) say(`${what}: machine ${load.boxBusyPct} % busy, ${load.foreignPct} % of it (of the whole machine) by processes outside the bench`);
-  return { value, load, quietWaitMs: quiet.waitedMs, busyBeforePct: quiet.busyPct };
+  const stopWhole = meterLoad(groups);
+  let stopPhase: (() => LoadShare | null) | undefined;
+  let loadPhase: LoadShare | null | undefined;
+  const value = await fn((p) => {
+    if (p === "load-start") stopPhase = meterLoad(groups);
+    else if (stopPhase) loadPhase = stopPhase();
+  });
+  const load = stopWhole();
+  if (load) say(`${what}: machine ${load.boxBusyPct} % busy, ${load.foreignPct} % of the machine used by processes outside the bench`);
+  return { value, load, loadPhase: loadPhase === undefined ? load : loadPhase, quietWaitMs: quiet.waitedMs, busyBeforePct: quiet.busyPct };
 }
 
 function disturbance(figures: ReadonlyArray<Measured<unknown>>): number {

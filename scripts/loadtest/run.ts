@@ -5,7 +5,7 @@ import { UsageError, type LoadtestOptions } from "./options.js";
 import { buildReport, type LoadtestReport } from "./report.js";
 import { ControlClient, RpcError } from "./rpc/control-client.js";
 import { SCENARIO_RUNNERS } from "./scenarios/index.js";
-import type { ScenarioResult } from "./scenarios/scenario.js";
+import type { LoadPhase, ScenarioResult } from "./scenarios/scenario.js";
 import { CallLog } from "./stats/call-log.js";
 import { startProgress } from "./stats/progress.js";
 import { verifyRun } from "./verify/verify.js";
@@ -16,6 +16,8 @@ export type RunHooks = {
   print?: (line: string) => void;
   /** How to count persisted owners; default: GetCampaign's `persisted`, through the API. */
   persistProbe?: PersistProbe;
+  /** Told when the timed load begins (at the opening) and ends (last answer), e.g. to meter CPU over it. */
+  phase?: (p: LoadPhase) => void;
 };
 
 /**
@@ -43,12 +45,14 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     await preflight(client);
     const log = new CallLog();
     const startedAt = new Date();
-    const ctx = { options, client, pool, log, runTag: randomBytes(4).toString("hex"), say: print };
+    const phase = hooks.phase ?? (() => undefined);
+    const ctx = { options, client, pool, log, runTag: randomBytes(4).toString("hex"), say: print, phase };
     const stopProgress = startProgress(log, print);
     const cpuBefore = process.cpuUsage();
     let result: ScenarioResult;
     try {
       result = await SCENARIO_RUNNERS[options.scenario](ctx);
+      phase("load-end");
     } finally {
       stopProgress();
     }

@@ -25,8 +25,9 @@ export async function prepareCampaigns(
   return { runs, startMs };
 }
 
-/** Waits for the start instant of campaigns prepared above (at once if it has passed). */
-export function waitForOpening(ctx: ScenarioContext, startMs: number): Promise<void> {
+/** Waits for the start instant of campaigns prepared above (at once if it has passed); the timed load begins. */
+export async function waitForOpening(ctx: ScenarioContext, startMs: number): Promise<void> {
   ctx.say(`waiting ${Math.max(0, Math.round(startMs - wallNowMs()))} ms for the opening`);
-  return sleepUntil(startMs);
+  await sleepUntil(startMs);
+  ctx.phase("load-start");
 }

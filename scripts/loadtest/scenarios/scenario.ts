@@ -15,7 +15,11 @@ export type ScenarioContext = {
   runTag: string;
   /** A status line for the operator (stderr). */
   say: (line: string) => void;
+  /** Told when the timed load begins (the opening) and ends, so a caller can meter just that span. */
+  phase: (p: LoadPhase) => void;
 };
+
+export type LoadPhase = "load-start" | "load-end";
 
 export type ScenarioResult = {
   campaigns: CampaignRun[];
