@@ -65,6 +65,9 @@ const schema = z.object({
   ISSUE_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(0),
   /** The rate-limit window, in ms. */
   ISSUE_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
+  /** A pool loader that has not renewed its lease for this long is presumed dead and its load
+   * is taken over by another instance, in ms (src/campaigns/load-lease.ts). */
+  LOAD_LEASE_MS: z.coerce.number().int().min(1000).max(600_000).default(15_000),
   /** Issue budget a campaign opens with (src/campaigns/issue-budget.ts). */
   ISSUE_BUDGET_INITIAL: z.coerce.number().int().min(1).default(50_000),
   /** Least number of codes the issue budget keeps ahead of the issued count. */

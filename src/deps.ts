@@ -72,7 +72,15 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     );
   }
   const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
-  const loader = new PoolLoader({ db, bulkRedis, keys, codes, logger, initialIssueBudget: config.ISSUE_BUDGET_INITIAL });
+  const loader = new PoolLoader({
+    db,
+    bulkRedis,
+    keys,
+    codes,
+    logger,
+    initialIssueBudget: config.ISSUE_BUDGET_INITIAL,
+    loadLeaseMs: config.LOAD_LEASE_MS,
+  });
   const rateLimits = {
     perUser: config.ISSUE_RATE_LIMIT_PER_USER,
     perIp: config.ISSUE_RATE_LIMIT_PER_IP,

@@ -64,7 +64,7 @@ export async function startService(
         );
   persister?.start();
   // Loads that a dead instance left half done are finished here (src/campaigns/resume-loads.ts).
-  const loadRecovery = new LoadRecovery(deps);
+  const loadRecovery = new LoadRecovery({ ...deps, loadLeaseMs: config.LOAD_LEASE_MS });
   loadRecovery.start();
   // Keeps each open campaign's issue budget ahead of demand (src/campaigns/issue-budget.ts).
   const issueBudget = new IssueBudget(deps, {

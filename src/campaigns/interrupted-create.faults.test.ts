@@ -12,7 +12,8 @@ import { couponClient, dropNamespace, TEST_MYSQL_URI, testNamespace, waitFor } f
 /** Fault 7: the instance loading a 1,000,000-code campaign is killed halfway. */
 const TOTAL = 1_000_000;
 const ns = testNamespace();
-const env = { DATABASE_URL: `${TEST_MYSQL_URI}/${ns.database}`, REDIS_KEY_PREFIX: ns.prefix, WORKERS: "1" };
+// A short load lease, so the survivor takes over within seconds rather than the default 15 s.
+const env = { DATABASE_URL: `${TEST_MYSQL_URI}/${ns.database}`, REDIS_KEY_PREFIX: ns.prefix, WORKERS: "1", LOAD_LEASE_MS: "3000" };
 const children: ChildService[] = [];
 
 afterAll(async () => {

@@ -10,8 +10,6 @@ import type { Db } from "../db/client.js";
  * instance once the holder stops renewing. The compare-and-set is one conditional UPDATE.
  */
 
-/** A loader that has not renewed for this long is presumed dead, in ms. */
-export const LOAD_LEASE_MS = 15_000;
 
 /** This process's name as a lease holder. */
 export const LOADER_ID = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -20,7 +18,7 @@ export const LOADER_ID = `${hostname()}-${process.pid}-${randomBytes(3).toString
  * Takes or renews the lease of a campaign that is still loading. True when `owner` holds it now.
  * `load_heartbeat` is compared with MySQL's own clock, so instances with skewed clocks agree.
  */
-export async function holdLoadLease(db: Db, campaignId: number, owner = LOADER_ID, leaseMs = LOAD_LEASE_MS): Promise<boolean> {
+export async function holdLoadLease(db: Db, campaignId: number, leaseMs: number, owner = LOADER_ID): Promise<boolean> {
   const [res] = (await db.execute(sql`
     UPDATE campaigns SET load_owner = ${owner}, load_heartbeat = NOW(3)
     WHERE id = ${campaignId} AND status = 'loading'

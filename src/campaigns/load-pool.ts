@@ -15,6 +15,8 @@ export type LoadDeps = {
   logger: Logger;
   /** The issue budget a campaign opens with (src/campaigns/issue-budget.ts). */
   initialIssueBudget: number;
+  /** How long a silent loader keeps its lease (src/campaigns/load-lease.ts), in ms. */
+  loadLeaseMs: number;
 };
 
 /** Codes per MySQL INSERT and per RPUSH: large enough to amortise round trips, small enough to
@@ -38,7 +40,7 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow): Promise<v
   // Every step starts by renewing the lease: a loader that lost it (it stalled past the lease and
   // another instance took over) stops before touching the pool again.
   const renew = async () => {
-    if (!(await holdLoadLease(db, campaign.id))) throw new LoadLeaseLost(`lost the load lease of campaign ${campaign.id}`);
+    if (!(await holdLoadLease(db, campaign.id, deps.loadLeaseMs))) throw new LoadLeaseLost(`lost the load lease of campaign ${campaign.id}`);
   };
   await renew();
   const k = keys.campaign(campaign.id);

@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { campaigns } from "../db/schema.js";
-import { holdLoadLease, LOAD_LEASE_MS } from "./load-lease.js";
+import { holdLoadLease } from "./load-lease.js";
 import type { LoadDeps, PoolLoader } from "./load-pool.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
 
-export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger"> & { loader: PoolLoader; redis: ScriptedRedis };
+export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger" | "loadLeaseMs"> & { loader: PoolLoader; redis: ScriptedRedis };
 
 /**
  * Finishes what a dead instance left half done, so that an interrupted CreateCampaign ends as a
@@ -21,7 +21,7 @@ export async function resumeLoads(deps: ResumeDeps): Promise<number> {
   const loading = await deps.db.select().from(campaigns).where(eq(campaigns.status, "loading"));
   for (const row of loading) {
     if (deps.loader.isLoading(row.id)) continue;
-    if (!(await holdLoadLease(deps.db, row.id))) continue; // a live loader holds it
+    if (!(await holdLoadLease(deps.db, row.id, deps.loadLeaseMs))) continue; // a live loader holds it
     deps.logger.warn({ campaignId: row.id, previousLoader: row.loadOwner }, "resuming an interrupted pool load");
     void deps.loader.start(row);
     acted++;
@@ -45,7 +45,7 @@ export class LoadRecovery {
 
   constructor(
     private readonly deps: ResumeDeps,
-    private readonly everyMs = LOAD_LEASE_MS,
+    private readonly everyMs = deps.loadLeaseMs,
   ) {}
 
   start(): void {
