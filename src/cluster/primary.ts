@@ -17,6 +17,8 @@ const MAX_RESTART_DELAY_MS = 10_000;
 export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: number): void {
   let stopping = false;
   let restarts = 0;
+  /** Non-zero once any worker failed to stop cleanly: the primary then exits non-zero too. */
+  let exitCode = 0;
   const everReady = new WeakSet<Worker>();
 
   const fork = () => {
@@ -31,7 +33,8 @@ export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: n
 
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (code !== 0 || signal) exitCode = 1;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
       return;
     }
     if (!everReady.has(worker)) {

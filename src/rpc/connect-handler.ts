@@ -68,7 +68,12 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
       // connect-es blames some undecodable requests on the server: invalid_argument, as connect-go.
       .then((uRes) => clientFaultsAsInvalidArgument(uRes, uReq))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
-      .catch((err) => deps.logger.debug({ err, path }, "connect response not delivered"));
+      .catch((err) => {
+        deps.logger.debug({ err, path }, "connect response not delivered");
+        // connect-es could not finish the answer (e.g. a gRPC-Web trailer it cannot encode):
+        // never leave the caller waiting on an open response.
+        if (!res.writableEnded) res.destroy();
+      });
   };
   return Object.assign(handle, { paths: new Set(byPath.keys()) });
 }
