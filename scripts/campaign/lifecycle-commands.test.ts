@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
 import { CampaignState } from "../../src/gen/couponpb/coupon_pb.js";
 import { couponClient, startTestService, stopTestService, waitForPersisted, type TestService } from "../../src/testing/harness.js";
 
@@ -12,17 +12,9 @@ afterAll(async () => {
   if (s) await stopTestService(s);
 });
 
-type Run = { code: number; stdout: string; stderr: string };
 
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "scripts/campaign/cli.ts", ...args],
-      { env: { ...process.env, COUPON_URL: s.url }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+function cli(args: string[]) {
+  return runCli(s.url, args);
 }
 
 async function loaded(total: number): Promise<bigint> {

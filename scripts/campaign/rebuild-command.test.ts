@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
 import { createLoadedCampaign, startTestService, stopTestService, waitForPersisted, type TestService } from "../../src/testing/harness.js";
 
 // `npm run campaign -- rebuild ID`, run as a child process against a real service.
@@ -11,15 +11,8 @@ afterAll(async () => {
   if (s) await stopTestService(s);
 });
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "scripts/campaign/cli.ts", ...args],
-      { env: { ...process.env, COUPON_URL: s.url }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+function cli(args: string[]) {
+  return runCli(s.url, args);
 }
 
 describe("npm run campaign -- rebuild", () => {
