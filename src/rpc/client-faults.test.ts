@@ -22,7 +22,8 @@ function send(base: string, method: string, path: string, headers: Record<string
           status: res.statusCode ?? 0,
           type: String(res.headers["content-type"]),
           body: text,
-          grpcStatus: res.trailers["grpc-status"] ?? /grpc-status: *(\d+)/.exec(text)?.[1],
+          // In a trailer, in the headers of a "Trailers-Only" answer, or (gRPC-Web) in the body.
+          grpcStatus: res.trailers["grpc-status"] ?? (res.headers["grpc-status"] as string | undefined) ?? /grpc-status: *(\d+)/.exec(text)?.[1],
         });
       });
     });
@@ -62,6 +63,16 @@ describe.each(["fast", "connect"] as const)("undecodable requests, ISSUE_PATH=%s
   it("answers a GET whose base64 message is not base64 with invalid_argument", async () => {
     const a = await send(s.url, "GET", `${SERVICE_PREFIX}GetCampaign?encoding=proto&base64=1&message=%7Bnot-base64%7D&connect=v1`, {});
     expect({ status: a.status, type: a.type, body: a.body }).toEqual(invalidArgument("message is not valid base64"));
+  });
+
+  it("answers gRPC and gRPC-Web JSON that V8 reports with half a surrogate pair, instead of hanging", async () => {
+    // U+4F0DA then `"}`: JSON.parse's message quotes one UTF-16 unit of it, which connect-es
+    // cannot percent-encode into grpc-message.
+    const astral = Buffer.from([0xf1, 0x8f, 0x83, 0x9a, 0x22, 0x7d]);
+    for (const type of ["application/grpc+json", "application/grpc-web+json"]) {
+      const a = await send(s.url, "POST", `${SERVICE_PREFIX}IssueCoupon`, { "content-type": type, te: "trailers" }, envelope(astral));
+      expect({ status: a.status, grpcStatus: a.grpcStatus }, type).toEqual({ status: 200, grpcStatus: "3" });
+    }
   });
 
   it("answers an undecodable gRPC and gRPC-Web message with INVALID_ARGUMENT (3), not INTERNAL (13)", async () => {

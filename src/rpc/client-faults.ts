@@ -1,5 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createAsyncIterable, encodeEnvelope, readAllBytes, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import {
+  createAsyncIterable,
+  encodeEnvelope,
+  readAllBytes,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { base64Decode } from "@bufbuild/protobuf/wire";
@@ -116,4 +122,32 @@ async function grpcWeb(res: UniversalServerResponse, body: AsyncIterable<Uint8Ar
       yield* rest;
     })(),
   };
+}
+
+/**
+ * An answer for a request connect-es failed to answer at all (its handler rejected), which would
+ * otherwise hang until the socket times out. The one way known: a gRPC or gRPC-Web error whose
+ * message holds half of a surrogate pair (V8's JSON.parse errors quote a single UTF-16 unit of the
+ * client's bad JSON) makes connect-es's percent-encoding of `grpc-message` throw URIError from its
+ * error path. That was the client's bad input: `invalid_argument`. Anything else: `internal`.
+ */
+export function answerUnanswered(err: unknown, req: Pick<UniversalServerRequest, "header">): UniversalServerResponse {
+  const clientFault = err instanceof URIError;
+  const code = clientFault ? Code.InvalidArgument : Code.Internal;
+  const message = clientFault ? "the request message could not be decoded" : "internal error";
+  const type = req.header.get("content-type") ?? "";
+  const json = type.includes("json");
+  if (type.startsWith("application/grpc")) {
+    const status = new Headers({ "grpc-status": String(code), "grpc-message": encodeURIComponent(message) });
+    if (type.startsWith("application/grpc-web")) {
+      const header = new Headers({ "content-type": json ? "application/grpc-web+json" : "application/grpc-web+proto" });
+      return { status: 200, header, body: createAsyncIterable([encodeEnvelope(trailerFlag, trailerSerialize(status))]) };
+    }
+    // gRPC "Trailers-Only": the status travels in the headers of an empty response.
+    status.set("content-type", json ? "application/grpc+json" : "application/grpc+proto");
+    return { status: 200, header: status, body: createAsyncIterable([]) };
+  }
+  const body = errorToJsonBytes(new ConnectError(message, code), {});
+  const header = new Headers({ "content-type": "application/json", "content-length": String(body.byteLength) });
+  return { status: codeToHttpStatus(code), header, body: createAsyncIterable([body]) };
 }

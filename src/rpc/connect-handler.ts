@@ -9,7 +9,7 @@ import type { Metrics } from "../ops/metrics.js";
 import { toConnectError } from "./errors.js";
 import { adminAuthInterceptor } from "./interceptors/admin-auth.js";
 import { observeInterceptor, requestLoggerKey } from "./interceptors/observe.js";
-import { clientFaultsAsInvalidArgument } from "./client-faults.js";
+import { answerUnanswered, clientFaultsAsInvalidArgument } from "./client-faults.js";
 import { withClientIp } from "./client-ip.js";
 
 /** Largest request body any method accepts, in bytes. Every request here is tiny. */
@@ -65,6 +65,11 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
     const uReq = universalRequestFromNodeRequest(req, res, undefined, withClientIp(req));
     if (bufferedBody) uReq.body = bufferedBody;
     h(uReq)
+      .catch((err: unknown) => {
+        // connect-es gave no answer at all: answer for it rather than leave the caller hanging.
+        deps.logger[err instanceof URIError ? "debug" : "error"]({ err, path }, "connect-es gave no answer");
+        return answerUnanswered(err, uReq);
+      })
       // connect-es blames some undecodable requests on the server: invalid_argument, as connect-go.
       .then((uRes) => clientFaultsAsInvalidArgument(uRes, uReq))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
