@@ -75,8 +75,7 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err) => {
         deps.logger.debug({ err, path }, "connect response not delivered");
-        // connect-es could not finish the answer (e.g. a gRPC-Web trailer it cannot encode):
-        // never leave the caller waiting on an open response.
+        // Nothing more can be written: never leave the caller waiting on an open response.
         if (!res.writableEnded) res.destroy();
       });
   };
