@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { couponClient, createLoadedCampaign, startTestService, stopTestService, type TestService } from "../testing/harness.js";
-import { startRedisCluster, type LocalRedisCluster } from "../testing/redis-cluster.js";
+import { couponClient, createLoadedCampaign, type TestService } from "../testing/harness.js";
+import { startTestServiceOnCluster } from "../testing/redis-cluster.js";
 import { readLiveFigures } from "./live-figures.js";
 import { redisNowMs, waitForIssuesPersisted } from "./shutdown.js";
 
 // The reads that span campaigns (metrics, the shutdown wait, ListCampaigns) must work when the
 // campaigns' keys live on different masters of a Redis Cluster.
-let cluster: LocalRedisCluster;
 let s: TestService;
+let stop: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  cluster = await startRedisCluster(3);
-  s = await startTestService({ REDIS_CLUSTER_NODES: cluster.nodes.join(",") });
+  const started = await startTestServiceOnCluster();
+  s = started.service;
+  stop = started.stop;
 });
 afterAll(async () => {
-  if (s) await stopTestService(s);
-  await cluster?.stop();
+  await stop?.();
 });
 
 describe("ops on a three-master Redis Cluster", () => {

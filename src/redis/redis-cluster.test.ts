@@ -2,19 +2,19 @@ import { ConnectError, Code } from "@connectrpc/connect";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isWellFormedCode } from "../codes/code-format.js";
-import { couponClient, createLoadedCampaign, startTestService, stopTestService, waitForPersisted, type TestService } from "../testing/harness.js";
-import { startRedisCluster, type LocalRedisCluster } from "../testing/redis-cluster.js";
+import { couponClient, createLoadedCampaign, waitForPersisted, type TestService } from "../testing/harness.js";
+import { startTestServiceOnCluster } from "../testing/redis-cluster.js";
 import type { Cluster } from "ioredis";
 
-let cluster: LocalRedisCluster;
 let s: TestService;
+let stop: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  cluster = await startRedisCluster(3);
-  s = await startTestService({ REDIS_CLUSTER_NODES: cluster.nodes.join(",") });
+  const started = await startTestServiceOnCluster();
+  s = started.service;
+  stop = started.stop;
 });
 afterAll(async () => {
-  if (s) await stopTestService(s);
-  await cluster?.stop();
+  await stop?.();
 });
 
 describe("on a three-master Redis Cluster", () => {

@@ -29,6 +29,18 @@ export function testNamespace(): { database: string; prefix: string } {
   return { database: `coupons_test_${tag}`, prefix: `test:${tag}:` };
 }
 
+/** A service config on a free port, in `namespace`'s database and Redis key prefix. */
+export function testConfig(overrides: Partial<Record<string, string>>, namespace: { database: string; prefix: string }): Config {
+  return loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: `${TEST_MYSQL_URI}/${namespace.database}`,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: namespace.prefix,
+    ...overrides,
+  });
+}
+
 /**
  * Starts the real service (real MariaDB, real Redis, real HTTP on a free port) in a namespace of
  * its own. Stop it with `stopTestService`, which also drops the database and the keys.
@@ -38,15 +50,7 @@ export async function startTestService(
   persisterOptions: Partial<PersisterOptions> = { maxIdleMs: 20 },
   namespace = testNamespace(),
 ): Promise<TestService> {
-  const config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: `${TEST_MYSQL_URI}/${namespace.database}`,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: namespace.prefix,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
-    ...overrides,
-  });
+  const config = testConfig({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", ...overrides }, namespace);
   const service = await startService(config, createLogger(config.LOG_LEVEL), persisterOptions);
   const url = service.url ?? "http://127.0.0.1:0";
   return {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "./child-service.js";
-import { waitFor } from "./harness.js";
+import { startTestService, stopTestService, waitFor, type TestService } from "./harness.js";
 
 /**
  * A real three-master Redis Cluster on free local ports, for tests: `redis-server
@@ -57,6 +57,22 @@ export async function startRedisCluster(masters = 3): Promise<LocalRedisCluster>
     async stop() {
       for (const port of ports) spawnSync("redis-cli", ["-p", String(port), "shutdown", "nosave"]);
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The real service on a fresh three-master cluster; `stop()` stops both and drops the data. */
+export async function startTestServiceOnCluster(): Promise<{ service: TestService; stop(): Promise<void> }> {
+  const cluster = await startRedisCluster(3);
+  const service = await startTestService({ REDIS_CLUSTER_NODES: cluster.nodes.join(",") }).catch(async (err: unknown) => {
+    await cluster.stop();
+    throw err;
+  });
+  return {
+    service,
+    async stop() {
+      await stopTestService(service);
+      await cluster.stop();
     },
   };
 }

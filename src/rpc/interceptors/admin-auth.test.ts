@@ -4,7 +4,6 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
 import { CouponService } from "../../gen/couponpb/coupon_pb.js";
 import { startService, type RunningService } from "../../service.js";
 import {
@@ -13,8 +12,7 @@ import {
   dropNamespace,
   startTestService,
   stopTestService,
-  TEST_MYSQL_URI,
-  TEST_REDIS_URL,
+  testConfig,
   testNamespace,
   type TestService,
 } from "../../testing/harness.js";
@@ -104,13 +102,7 @@ describe("without ADMIN_API_KEY", () => {
   const logLines: Array<{ level: number; msg: string }> = [];
   const ns = testNamespace();
   beforeAll(async () => {
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATABASE_URL: `${TEST_MYSQL_URI}/${ns.database}`,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: ns.prefix,
-    });
+    const config = testConfig({}, ns);
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString("utf8").split("\n")) if (line) logLines.push(JSON.parse(line));

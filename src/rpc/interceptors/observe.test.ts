@@ -1,16 +1,8 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
 import { startService, type RunningService } from "../../service.js";
-import {
-  couponClient,
-  createLoadedCampaign,
-  dropNamespace,
-  TEST_MYSQL_URI,
-  TEST_REDIS_URL,
-  testNamespace,
-} from "../../testing/harness.js";
+import { couponClient, createLoadedCampaign, dropNamespace, testConfig, testNamespace } from "../../testing/harness.js";
 
 type Line = { level: number; msg: string; reqId?: string; method?: string; campaignId?: string; code?: string };
 
@@ -19,14 +11,7 @@ let s: RunningService;
 const lines: Line[] = [];
 const ns = testNamespace();
 beforeAll(async () => {
-  const config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: `${TEST_MYSQL_URI}/${ns.database}`,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: ns.prefix,
-    ISSUE_PATH: "connect",
-  });
+  const config = testConfig({ ISSUE_PATH: "connect" }, ns);
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const l of chunk.toString("utf8").split("\n")) if (l) lines.push(JSON.parse(l) as Line);
