@@ -33,6 +33,8 @@ function loadRows(b: BenchResults): string[] {
   ];
 }
 
+const creationTime = (c: CreationTiming) => (c.ms === null ? `not loaded: ${c.error}` : `${(c.ms / 1000).toFixed(2)} s`);
+
 const GROUPS = ["service", "redis", "mariadb", "generator", "bare"] as const;
 
 /** CPU per call of each part over a run's load phase, in µs; "–" for a part with nothing to do there. */
@@ -98,7 +100,7 @@ export function renderBenchmarks(b: BenchResults): string {
     "",
     "| codes | time | codes/s | busy / foreign |",
     "|---|---|---|---|",
-    ...b.creation.map((c) => `| ${fmt(c.value.coupons)} | ${(c.value.ms / 1000).toFixed(2)} s | ${fmt(c.value.codesPerSecond)} | ${load(c)} |`),
+    ...b.creation.map((c) => `| ${fmt(c.value.coupons)} | ${creationTime(c.value)} | ${c.value.codesPerSecond === null ? "–" : fmt(c.value.codesPerSecond)} | ${load(c)} |`),
     "",
   ].join("\n");
 }
