@@ -68,6 +68,18 @@ describe("k6 scripts", () => {
         }
       });
 
+      it("imports from its helpers only names they export", () => {
+        for (const [file, program] of moduleGraph(path)) {
+          for (const n of program.body) {
+            if (n.type !== "ImportDeclaration" || !n.source.value.startsWith(".")) continue;
+            const exported = namedExports(parseModule(resolve(dirname(file), n.source.value)));
+            for (const spec of n.specifiers) {
+              if (spec.type === "ImportSpecifier") expect([...exported.keys()], `${file} imports ${spec.imported.name}`).toContain(spec.imported.name);
+            }
+          }
+        }
+      });
+
       it("exports options with thresholds that hold integrity violations at zero, and a default function", () => {
         const program = parseModule(path);
         const exports = namedExports(program);

@@ -3,9 +3,9 @@
 // 15,000 must win; the rest are told sold out.
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 k6/ramp.js
 import exec from "k6/execution";
-import { createCampaign, sleepUntil, waitLoaded } from "./lib/campaign.js";
+import { openCampaigns } from "./lib/campaign.js";
 import { issueChecked } from "./lib/issue.js";
-import { failOn, verifyIssued } from "./lib/verify.js";
+import { verifyExactly } from "./lib/verify.js";
 
 const COUPONS = 15000;
 
@@ -29,11 +29,7 @@ export const options = {
 };
 
 export function setup() {
-  const startMs = Date.now() + 2000;
-  const campaignId = createCampaign(`k6 ramp ${Date.now()}`, startMs, COUPONS);
-  waitLoaded([campaignId], 60);
-  sleepUntil(startMs);
-  return { campaignId };
+  return { campaignId: openCampaigns("k6 ramp", 1, COUPONS, 2000)[0] };
 }
 
 export default function (data) {
@@ -41,5 +37,5 @@ export default function (data) {
 }
 
 export function teardown(data) {
-  failOn(verifyIssued(data.campaignId, COUPONS, new Set()));
+  verifyExactly([data.campaignId], COUPONS);
 }

@@ -53,3 +53,16 @@ export function listIssued(id, maxPages) {
   }
   throw new Error(`ListIssuedCoupons of campaign ${id} still had pages after ${maxPages}`);
 }
+
+/**
+ * setup()'s usual opening: `count` campaigns of `coupons` opening together `leadMs` from now;
+ * returns their ids once their pools are loaded and the opening has come.
+ */
+export function openCampaigns(name, count, coupons, leadMs) {
+  const startMs = Date.now() + leadMs;
+  const ids = [];
+  for (let k = 0; k < count; k++) ids.push(createCampaign(`${name} ${Date.now()} #${k + 1}`, startMs, coupons));
+  waitLoaded(ids, 120);
+  sleepUntil(startMs);
+  return ids;
+}

@@ -29,3 +29,11 @@ export function failOn(problems) {
     fail(problems.join("; "));
   }
 }
+
+/** teardown()'s usual check: each campaign lists exactly `expected` codes, none shared between them. */
+export function verifyExactly(ids, expected) {
+  const seen = new Set();
+  const problems = [];
+  for (const id of ids) problems.push(...verifyIssued(id, expected, seen));
+  failOn(problems);
+}
