@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 mkdir -p tmp/ci/loadtest
 rm -f tmp/ci/loadtest/*.json tmp/ci/loadtest-*.json
 
-DATABASE=coupons_ci_load
+# Per run: two CI runs on one machine must not drop each other's database.
+DATABASE="coupons_ci_load_$$"
 PREFIX="ci-load:$$:"
 SERVICE_PID=""
 failed=0
