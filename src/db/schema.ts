@@ -22,6 +22,11 @@ export const codeAllocator = mysqlTable("code_allocator", {
   id: tinyint("id").primaryKey(),
   secret: varbinary("secret", { length: 32 }).notNull(),
   nextCounter: bigint("next_counter", { mode: "number" }).notNull(),
+  /**
+   * This deployment's identity: a random id made once, beside the secret. Recorded in Redis under
+   * the key prefix at start, so two deployments (two databases) can never share one namespace.
+   */
+  deploymentId: varchar("deployment_id", { length: 64 }),
 });
 
 export const campaigns = mysqlTable("campaigns", {
@@ -61,6 +66,12 @@ export const campaigns = mysqlTable("campaigns", {
   issueAllowance: int("issue_allowance", { unsigned: true }).notNull().default(0),
   /** Codes a rebuild quarantined (src/campaigns/rebuild.ts): counted as issued, never owned. */
   quarantined: int("quarantined", { unsigned: true }).notNull().default(0),
+  /**
+   * The fill fence: raised by one each time a loader takes the load lease or a rebuild takes its
+   * lock. Every write into the campaign's Redis pool carries it and Redis refuses an older one,
+   * so a loader or rebuild that lost its lease or lock can never touch the pool again.
+   */
+  loadFence: int("load_fence", { unsigned: true }).notNull().default(0),
 });
 
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */
@@ -109,5 +120,34 @@ export const couponIssues = mysqlTable(
     uniqueIndex("coupon_issues_code_unique").on(t.code),
     index("coupon_issues_user").on(t.campaignId, t.userId),
     index("coupon_issues_redeemed").on(t.campaignId, t.redeemedAt),
+  ],
+);
+
+/**
+ * Integrity alarms: an issue the persister could not record as it came, because MySQL already
+ * holds its code under another sequence, or its sequence with another code or user. Never
+ * expected; kept here (not only logged) so it survives restarts and VerifyCampaign reports it.
+ * The unique key makes a redelivered stream entry raise its alarm once.
+ */
+export const integrityAlarms = mysqlTable(
+  "integrity_alarms",
+  {
+    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
+    campaignId: bigint("campaign_id", { mode: "number", unsigned: true }).notNull(),
+    /** `code_reused` (the code is owned under another sequence) or `sequence_reused`. */
+    kind: varchar("kind", { length: 32 }).notNull(),
+    /** The incoming issue, as it was on the stream. */
+    sequence: int("sequence", { unsigned: true }).notNull(),
+    code: varchar("code", { length: 10 }).notNull(),
+    userId: varchar("user_id", { length: 128 }),
+    /** The record MySQL already held, in words. */
+    existing: varchar("existing", { length: 400 }).notNull(),
+    detectedAt: datetime("detected_at", { mode: "date", fsp: 3 })
+      .notNull()
+      .default(sql`CURRENT_TIMESTAMP(3)`),
+  },
+  (t) => [
+    uniqueIndex("integrity_alarms_issue").on(t.campaignId, t.kind, t.sequence, t.code),
+    index("integrity_alarms_campaign").on(t.campaignId),
   ],
 );
