@@ -1,6 +1,6 @@
 import { invalidArgument } from "../errors.js";
 
-/** Bounds on what a campaign may be. They are part of the API: the README lists them. */
+/** Bounds on what a campaign may be. They are part of the API: docs/api.md lists them. */
 export const LIMITS = {
   nameMaxChars: 200,
   totalMin: 1,

@@ -14,7 +14,7 @@ import { connectCodeOf, httpStatusOf } from "./errors.js";
 /**
  * IssueCoupon's dedicated handler: the Connect unary protocol for this one method, without
  * connect-es's per-call AbortControllers, Headers objects and async generators (~200 µs of CPU
- * per call on this machine, see README "Why IssueCoupon has its own handler").
+ * per call on this machine, see docs/design.md "Why IssueCoupon has its own handler").
  *
  * It serves the common case itself: POST, `application/json` or `application/proto` (charset
  * tolerated), identity or gzip body, a body that decodes. Anything else — other protocols

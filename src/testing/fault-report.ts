@@ -41,3 +41,29 @@ export function renderFaultTable(rows: FaultRow[]): string {
   );
   return [head, ...body].join("\n");
 }
+
+const TABLE_START = "<!-- fault-table:start -->";
+const TABLE_END = "<!-- fault-table:end -->";
+
+/**
+ * docs/reliability.md after a run: only the part between the `fault-table` markers is replaced, so
+ * the hand-kept prose around the table (fuzz, guessing, AOF) survives every run. A page without
+ * both markers (or none at all) is written whole, as the table alone.
+ */
+export function renderReliabilityDoc(existing: string | undefined, table: string, runAt: string): string {
+  const generated = `${TABLE_START}\nLast run: ${runAt}, \`npm run test:faults\`.\n\n${table}\n${TABLE_END}`;
+  const start = existing?.indexOf(TABLE_START) ?? -1;
+  const end = existing?.indexOf(TABLE_END) ?? -1;
+  if (existing !== undefined && start >= 0 && end > start) {
+    return existing.slice(0, start) + generated + existing.slice(end + TABLE_END.length);
+  }
+  return [
+    "# Reliability: faults and what the service does",
+    "",
+    "Written by the last run of `npm run test:faults` (each row is one fault test, injected for real;",
+    "see the test files named in the table). Do not edit between the markers by hand.",
+    "",
+    generated,
+    "",
+  ].join("\n");
+}

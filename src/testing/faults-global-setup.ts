@@ -1,5 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { FAULT_REPORT_FILE, readFaultRows, renderFaultTable } from "./fault-report.js";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { FAULT_REPORT_FILE, readFaultRows, renderFaultTable, renderReliabilityDoc } from "./fault-report.js";
+
+const RELIABILITY_DOC = "docs/reliability.md";
 
 /** Clears the fault report before the suite, and publishes it after. */
 export function setup(): void {
@@ -10,18 +12,9 @@ export function teardown(): void {
   const rows = readFaultRows();
   if (rows.length === 0) return;
   const table = renderFaultTable(rows);
-  const doc = [
-    "# Reliability: faults and what the service does",
-    "",
-    "Written by the last run of `npm run test:faults` (each row is one fault test, injected for real;",
-    "see the test files named in the README). Do not edit by hand.",
-    "",
-    `Last run: ${new Date().toISOString()}`,
-    "",
-    table,
-    "",
-  ].join("\n");
+  const existing = existsSync(RELIABILITY_DOC) ? readFileSync(RELIABILITY_DOC, "utf8") : undefined;
+  const doc = renderReliabilityDoc(existing, table, new Date().toISOString());
   mkdirSync("docs", { recursive: true });
-  writeFileSync("docs/reliability.md", doc);
+  writeFileSync(RELIABILITY_DOC, doc);
   console.log(`\n${table}\n`);
 }
