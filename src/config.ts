@@ -76,6 +76,31 @@ const schema = z.object({
   ISSUE_BUDGET_HEADROOM_S: z.coerce.number().min(0).max(3600).default(10),
   /** How often each instance checks the budgets, in ms. */
   ISSUE_BUDGET_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  /**
+   * Most issued codes one GetCampaign answer lists. 100,000 codes are ~1.3 MB of JSON and a few
+   * hundred ms of work: a campaign's winners fit in one answer, while an answer never grows with
+   * the campaign (10,000,000 codes would be ~130 MB). Above it GetCampaign refuses the list and
+   * names ListIssuedCoupons, which pages through any number; `omit_codes` reads the counts alone.
+   */
+  GET_CAMPAIGN_MAX_CODES: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /**
+   * Optional signed user identity for IssueCoupon (src/rpc/user-identity.ts): with either set,
+   * IssueCoupon requires `Authorization: Bearer <JWT>` and takes the user from its `sub`.
+   * USER_TOKEN_SECRET: the HS256 key (at least 32 characters). USER_TOKEN_PUBLIC_KEY: an EC P-256
+   * (ES256) or RSA (RS256) public key in PEM (`\n` escapes allowed). Set at most one.
+   */
+  USER_TOKEN_SECRET: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(32, "must be at least 32 characters (use e.g. `openssl rand -hex 32`)").optional(),
+  ),
+  USER_TOKEN_PUBLIC_KEY: z.preprocess(
+    (v) => (v === "" ? undefined : typeof v === "string" ? v.replace(/\\n/g, "\n") : v),
+    z.string().includes("-----BEGIN PUBLIC KEY-----", { message: "must be a PEM public key (-----BEGIN PUBLIC KEY-----)" }).optional(),
+  ),
+  /** When set, a user token's `iss` must equal it. */
+  USER_TOKEN_ISSUER: z.preprocess((v) => (v === "" ? undefined : v), z.string().optional()),
+  /** When set, a user token's `aud` must contain it. */
+  USER_TOKEN_AUDIENCE: z.preprocess((v) => (v === "" ? undefined : v), z.string().optional()),
   /** Longest a SIGTERM/SIGINT shutdown may take before the process gives up and exits 1, in ms. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
@@ -95,6 +120,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!result.success) {
     const problems = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  if (result.data.USER_TOKEN_SECRET !== undefined && result.data.USER_TOKEN_PUBLIC_KEY !== undefined) {
+    throw new ConfigError("invalid configuration:\n  USER_TOKEN_SECRET, USER_TOKEN_PUBLIC_KEY: set one, not both");
   }
   return Object.freeze(result.data);
 }

@@ -1,7 +1,9 @@
 import type { RedisClient } from "../redis/client.js";
 import type { Db } from "../db/client.js";
 import { withMysql, withRedis } from "../db/errors.js";
-import { notFound } from "../errors.js";
+import { and, asc, eq, lte } from "drizzle-orm";
+import { couponIssues } from "../db/schema.js";
+import { failedPrecondition, notFound, type AppError } from "../errors.js";
 import { parseIssueEvent, type RawStreamEntry } from "../persist/stream-entry.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { execMulti } from "../redis/multi.js";
@@ -42,29 +44,55 @@ type RedisSnapshot = {
   issued: number;
   remaining: number;
   nowMs: number;
-  /** Issues not yet written to MySQL. */
+  /** Issues not yet written to MySQL (empty when the stream was not asked for). */
   unpersisted: IssueRow[];
 };
 
 /**
- * Reads the live part of a campaign from Redis in one MULTI, so the issued count and the stream
- * agree with each other.
+ * Stream entries read per XRANGE. A persister that fell behind can leave a long stream; reading it
+ * in slices keeps each Redis command short, so IssueCoupon and the persister never queue behind
+ * one huge reply.
  */
-async function readRedisSnapshot(deps: SnapshotDeps, id: number): Promise<RedisSnapshot> {
+export const STREAM_SLICE = 5000;
+
+function toIssueRow(raw: RawStreamEntry): IssueRow {
+  const e = parseIssueEvent(raw);
+  return { sequence: e.sequence, code: e.code, userId: e.userId || null, issuedAt: new Date(e.issuedAtMs) };
+}
+
+/**
+ * Reads the live part of a campaign from Redis: the meta hash, pool length, clock and the first
+ * slice of the stream in one MULTI, then the rest of the stream slice by slice. Entries the first
+ * read counted (sequence ≤ issued) that the persister deletes meanwhile are already in MySQL, which
+ * callers read afterwards; entries appended meanwhile are past `issued` and left out by callers.
+ * `withStream: false` reads the counts alone.
+ */
+async function readRedisSnapshot(deps: SnapshotDeps, id: number, withStream = true): Promise<RedisSnapshot> {
   const k = deps.keys.campaign(id);
-  const [meta, llen, time, stream] = (await withRedis("cannot read the campaign", () =>
-    execMulti(
-      deps.bulkRedis.multi().hmget(k.meta, "state", "issued", "released_ms").llen(k.pool).time().xrange(k.stream, "-", "+"),
-    ),
-  )) as [Array<string | null>, number, [string, string], RawStreamEntry[]];
-  const unpersisted = stream.map((raw) => {
-    const e = parseIssueEvent(raw);
-    return { sequence: e.sequence, code: e.code, userId: e.userId || null, issuedAt: new Date(e.issuedAtMs) };
-  });
+  const multi = deps.bulkRedis.multi().hmget(k.meta, "state", "issued", "released_ms").llen(k.pool).time();
+  if (withStream) multi.xrange(k.stream, "-", "+", "COUNT", STREAM_SLICE);
+  const [meta, llen, time, first] = (await withRedis("cannot read the campaign", () => execMulti(multi))) as [
+    Array<string | null>,
+    number,
+    [string, string],
+    RawStreamEntry[] | undefined,
+  ];
+  const issued = Number(meta[1] ?? 0);
+  const unpersisted: IssueRow[] = [];
+  let slice = first ?? [];
+  for (;;) {
+    for (const raw of slice) unpersisted.push(toIssueRow(raw));
+    const last = slice[slice.length - 1];
+    // A full slice whose last entry is still within the counted issues: more may follow.
+    if (slice.length < STREAM_SLICE || !last || unpersisted[unpersisted.length - 1]!.sequence >= issued) break;
+    slice = (await withRedis("cannot read the campaign", () =>
+      deps.bulkRedis.xrange(k.stream, `(${last[0]}`, "+", "COUNT", STREAM_SLICE),
+    )) as RawStreamEntry[];
+  }
   return {
     present: meta[0] !== null && meta[2] === null,
     state: meta[0] ?? null,
-    issued: Number(meta[1] ?? 0),
+    issued,
     remaining: llen,
     nowMs: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000),
     unpersisted,
@@ -105,28 +133,69 @@ export async function requireCampaign(db: Db, id: number): Promise<CampaignRow> 
   return row;
 }
 
+/** Why a campaign's codes are not listed in one answer: too many. Carries the count. */
+export function tooManyCodes(id: number, codes: number, maxCodes: number): AppError {
+  return failedPrecondition(
+    `campaign ${id} has ${codes} issued codes, more than one GetCampaign answer lists (${maxCodes}): ` +
+      "page through them with ListIssuedCoupons, or ask GetCampaign with omit_codes for the counts and state alone",
+  );
+}
+
+/** Codes by sequence, from MySQL then the stream, each sequence once, in issue order. */
+function mergeCodes(persisted: Array<{ sequence: number; code: string }>, unpersisted: IssueRow[], maxSequence: number): string[] {
+  const bySequence: Array<string | undefined> = new Array(maxSequence + 1);
+  for (const r of persisted) if (r.sequence <= maxSequence) bySequence[r.sequence] = r.code;
+  for (const r of unpersisted) if (r.sequence <= maxSequence && bySequence[r.sequence] === undefined) bySequence[r.sequence] = r.code;
+  const codes: string[] = [];
+  for (const c of bySequence) if (c !== undefined) codes.push(c);
+  return codes;
+}
+
 /**
- * A campaign with every issue so far, read-your-writes: an issue that IssueCoupon returned is
- * either still on the stream or already in MySQL. The stream is read first: the persister
- * deletes an entry only after its MySQL commit, so an entry missing from the stream read is
- * already in the MySQL read that follows.
+ * A campaign with every code issued so far, read-your-writes: an issue that IssueCoupon returned is
+ * either still on the stream or already in MySQL. The stream is read first: the persister deletes
+ * an entry only after its MySQL commit, so an entry missing from the stream read is already in the
+ * MySQL read that follows. Refused (failed_precondition, naming ListIssuedCoupons) when more than
+ * `maxCodes` would be listed, before any code is read: the cost of one answer stays bounded.
  */
-export async function readCampaign(
+export async function readCampaignWithCodes(
   deps: SnapshotDeps,
   id: number,
-): Promise<{ view: CampaignView; issues: IssueRow[] }> {
+  maxCodes: number,
+): Promise<{ view: CampaignView; codes: string[] }> {
   const row = await requireCampaign(deps.db, id);
   const live = await readRedisSnapshot(deps, id);
-  const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
-    Promise.all([listIssues(deps.db, id, 0), countRedeemed(deps.db, id)]),
-  );
   if (!live.present) {
     // Redis holds nothing live for this campaign: MySQL is the whole truth.
-    return { view: viewFromMysql(row, persisted.length, redeemed), issues: persisted };
+    const owners = await withMysql("cannot read the campaign", () => countIssues(deps.db, id));
+    if (owners > maxCodes) throw tooManyCodes(id, owners, maxCodes);
+    const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
+      Promise.all([listCodes(deps.db, id), countRedeemed(deps.db, id)]),
+    );
+    const codes = persisted.map((r) => r.code);
+    return { view: viewFromMysql(row, codes.length, redeemed), codes };
   }
-  const issues = mergeIssues(persisted, live.unpersisted, live.issued);
-  const persistedCount = persisted.reduce((n, r) => (r.sequence <= live.issued ? n + 1 : n), 0);
-  return { view: viewFromRedis(row, live, persistedCount, redeemed), issues };
+  // Quarantined codes are counted as issued but have no owner: they are never listed.
+  const listed = Math.max(0, live.issued - row.quarantined);
+  if (listed > maxCodes) throw tooManyCodes(id, listed, maxCodes);
+  const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
+    Promise.all([listCodes(deps.db, id, live.issued), countRedeemed(deps.db, id)]),
+  );
+  const codes = mergeCodes(persisted, live.unpersisted, live.issued);
+  return { view: viewFromRedis(row, live, persisted.length, redeemed), codes };
+}
+
+/** Sequence and code of each owner in MySQL, in issue order: no user ids or dates, kept small. */
+function listCodes(db: Db, id: number, maxSequence?: number): Promise<Array<{ sequence: number; code: string }>> {
+  const where =
+    maxSequence === undefined
+      ? eq(couponIssues.campaignId, id)
+      : and(eq(couponIssues.campaignId, id), lte(couponIssues.sequence, maxSequence));
+  return db
+    .select({ sequence: couponIssues.sequence, code: couponIssues.code })
+    .from(couponIssues)
+    .where(where)
+    .orderBy(asc(couponIssues.sequence));
 }
 
 /**
@@ -135,7 +204,7 @@ export async function readCampaign(
  */
 export async function readCampaignView(deps: SnapshotDeps, id: number): Promise<CampaignView> {
   const row = await requireCampaign(deps.db, id);
-  const live = await readRedisSnapshot(deps, id);
+  const live = await readRedisSnapshot(deps, id, false);
   const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
     Promise.all([countIssues(deps.db, id, live.present ? live.issued : undefined), countRedeemed(deps.db, id)]),
   );

@@ -1,6 +1,9 @@
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CampaignState } from "../gen/couponpb/coupon_pb.js";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { CampaignState, CouponService } from "../gen/couponpb/coupon_pb.js";
+import { CampaignReader } from "./get-campaign.js";
 import { Persister } from "../persist/persister.js";
 import {
   couponClient,
@@ -106,5 +109,106 @@ describe("GetCampaign", () => {
       Number(campaignId),
     ]);
     expect(rows[0]!.n).toBe(30);
+  });
+});
+
+describe("GetCampaign under concurrent readers", () => {
+  it("shares one snapshot among concurrent calls, each seeing every issue answered before it arrived", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 400, name: "shared snapshot" });
+    const reader = new CampaignReader(s.deps, { maxCodes: 1000 });
+    const answered: string[] = [];
+    const reads: Array<Promise<{ before: string[]; codes: readonly string[] }>> = [];
+    for (let i = 0; i < 40; i++) {
+      answered.push((await s.json.issueCoupon({ campaignId, userId: `shared-${i}` })).couponCode);
+      // Five calls arrive after each answer, while earlier snapshots may still be running.
+      for (let j = 0; j < 5; j++) {
+        const before = [...answered];
+        reads.push(reader.read(Number(campaignId), true).then((a) => ({ before, codes: a.codes! })));
+      }
+    }
+    for (const { before, codes } of await Promise.all(reads)) {
+      expect(codes.slice(0, before.length)).toEqual(before);
+    }
+    expect(reader.snapshotsTaken).toBeLessThan(reads.length);
+  });
+});
+
+describe("GetCampaign with an admin key and a ceiling", () => {
+  const ADMIN_KEY = "get-campaign-admin-key-0123456789";
+  let guarded: TestService;
+  let admin: Client<typeof CouponService>;
+  beforeAll(async () => {
+    guarded = await startTestService({ ADMIN_API_KEY: ADMIN_KEY, GET_CAMPAIGN_MAX_CODES: "20" });
+    const bearer: Interceptor = (next) => (req) => {
+      req.header.set("authorization", `Bearer ${ADMIN_KEY}`);
+      return next(req);
+    };
+    admin = createClient(CouponService, createConnectTransport({ baseUrl: guarded.url, httpVersion: "1.1", interceptors: [bearer] }));
+  });
+  afterAll(async () => {
+    if (guarded) await stopTestService(guarded);
+  });
+
+  async function campaignWith(issuedCount: number) {
+    const { campaignId } = await createLoadedCampaign(admin, { total: 50 });
+    const codes: string[] = [];
+    for (let i = 0; i < issuedCount; i++) codes.push((await guarded.json.issueCoupon({ campaignId, userId: `g${i}` })).couponCode);
+    return { campaignId, codes };
+  }
+
+  it("answers counts and state but no codes to a caller without the key, and says so", async () => {
+    const { campaignId, codes } = await campaignWith(5);
+    for (const client of [guarded.json, guarded.binary]) {
+      const r = await client.getCampaign({ campaignId });
+      expect(r.couponCodes).toEqual([]);
+      expect(r.codesOmitted).toBe(true);
+      expect(r.campaign).toMatchObject({ id: campaignId, issued: 5n, remaining: 45n, state: CampaignState.OPEN });
+    }
+    // A wrong key (or a user's token) is no error: the same answer without codes.
+    const wrong = await guarded.json.getCampaign({ campaignId }, { headers: { authorization: "Bearer not-the-key" } });
+    expect(wrong).toMatchObject({ couponCodes: [], codesOmitted: true });
+    const full = await admin.getCampaign({ campaignId });
+    expect(full.couponCodes).toEqual(codes);
+    expect(full.codesOmitted).toBe(false);
+  });
+
+  it("leaves the codes out when asked with omit_codes, even for the admin", async () => {
+    const { campaignId } = await campaignWith(3);
+    const r = await admin.getCampaign({ campaignId, omitCodes: true });
+    expect(r).toMatchObject({ couponCodes: [], codesOmitted: true });
+    expect(r.campaign).toMatchObject({ issued: 3n, remaining: 47n });
+    // omit_codes is field 2 and codes_omitted field 3, JSON omitCodes / codesOmitted.
+    const res = await fetch(`${guarded.url}/couponpb.CouponService/GetCampaign`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ campaignId: String(campaignId), omitCodes: true }),
+    });
+    expect(await res.json()).toMatchObject({ codesOmitted: true, campaign: { issued: "3" } });
+  });
+
+  it("refuses the list above GET_CAMPAIGN_MAX_CODES, naming ListIssuedCoupons, and still answers the counts", async () => {
+    const { campaignId, codes } = await campaignWith(21);
+    const err = await admin.getCampaign({ campaignId }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((err as ConnectError).rawMessage).toBe(
+      `campaign ${campaignId} has 21 issued codes, more than one GetCampaign answer lists (20): page through them with ListIssuedCoupons, or ask GetCampaign with omit_codes for the counts and state alone`,
+    );
+    expect((await admin.getCampaign({ campaignId, omitCodes: true })).campaign).toMatchObject({ issued: 21n });
+    // A caller without the key is not refused: it never asked for more than the counts.
+    expect((await guarded.json.getCampaign({ campaignId })).codesOmitted).toBe(true);
+    const listed: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await admin.listIssuedCoupons({ campaignId, pageSize: 8, pageToken });
+      listed.push(...page.coupons.map((c) => c.code));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(listed).toEqual(codes);
+  });
+
+  it("lists exactly the ceiling's worth of codes at the ceiling", async () => {
+    const { campaignId, codes } = await campaignWith(20);
+    expect((await admin.getCampaign({ campaignId })).couponCodes).toEqual(codes);
   });
 });

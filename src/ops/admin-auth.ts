@@ -17,6 +17,10 @@ export const ADMIN_METHODS = [
   "RebuildCampaign",
 ] as const;
 
+/** What the service logs at start, and the console shows, when no admin key is configured. */
+export const OPEN_ADMIN_WARNING =
+  "ADMIN_API_KEY is not set: CreateCampaign, ListCampaigns, ListIssuedCoupons and the other admin methods are open to anyone who can reach this port, and GetCampaign lists every issued code to anyone (as the original service did)";
+
 const ADMIN_METHOD_SET: ReadonlySet<string> = new Set(ADMIN_METHODS);
 
 /** True when `method` (a proto method name such as "CreateCampaign") needs the admin key. */

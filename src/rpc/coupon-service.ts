@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { readCampaign, readIssuesPage } from "../campaigns/campaign-snapshot.js";
+import { readIssuesPage } from "../campaigns/campaign-snapshot.js";
+import { CampaignReader } from "../campaigns/get-campaign.js";
 import { createCampaign } from "../campaigns/create.js";
 import { listCampaigns } from "../campaigns/list.js";
 import { rebuildCampaign } from "../campaigns/rebuild.js";
@@ -22,6 +23,7 @@ import { issueCoupon } from "../issue/issue.js";
 import { clientIpKey } from "./client-ip.js";
 import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
 import { lifecycleMethods } from "./lifecycle-methods.js";
+import { adminKeyCheck } from "../ops/admin-auth.js";
 
 /**
  * IssueCoupon as one function of request message to response message, shared by the connect-es
@@ -42,6 +44,11 @@ function parsePageToken(token: string): number {
 
 /** The thin RPC adapter: parse, call the domain, convert. Errors are mapped by an interceptor. */
 export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService> {
+  const reader = new CampaignReader(deps, { maxCodes: deps.config.GET_CAMPAIGN_MAX_CODES });
+  // With an admin key, issued codes are the admin's to read: a code issued to no user in
+  // particular can be redeemed by whoever reads it. Without one, anyone may, as in the original.
+  const adminKey = deps.config.ADMIN_API_KEY;
+  const mayListCodes = adminKey === undefined ? () => true : adminKeyCheck(adminKey);
   return {
     ...lifecycleMethods(deps),
 
@@ -55,11 +62,16 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
       return create(CreateCampaignResponseSchema, { campaignId: BigInt(id) });
     },
 
-    async getCampaign(req) {
-      const { view, issues } = await readCampaign(deps, validateCampaignId(req.campaignId));
+    async getCampaign(req, ctx) {
+      const id = validateCampaignId(req.campaignId);
+      // A caller without the admin key gets the counts and state, never an error: GetCampaign
+      // stays open to a campaign's public (and an Authorization header may carry a user token).
+      const withCodes = !req.omitCodes && mayListCodes(ctx.requestHeader.get("authorization"));
+      const { view, codes } = await reader.read(id, withCodes);
       return create(GetCampaignResponseSchema, {
         campaign: toPbCampaign(view),
-        couponCodes: issues.map((r) => r.code),
+        couponCodes: codes ? (codes as string[]) : [],
+        codesOmitted: codes === undefined,
       });
     },
 

@@ -1,0 +1,109 @@
+import { readCampaignView, readCampaignWithCodes, type CampaignView, type SnapshotDeps } from "./campaign-snapshot.js";
+
+export type CampaignAnswer = {
+  view: CampaignView;
+  /** Every issued code in issue order; undefined when the codes were not asked for. */
+  codes: readonly string[] | undefined;
+};
+
+export type CampaignReaderOptions = {
+  /** Most codes one answer lists (GET_CAMPAIGN_MAX_CODES); more is refused, naming ListIssuedCoupons. */
+  maxCodes: number;
+  /**
+   * Snapshots with codes built at once in this process, over all campaigns: each holds up to
+   * `maxCodes` codes in memory while it is read and answered, so this bounds that memory.
+   */
+  maxConcurrentBuilds?: number;
+};
+
+type Build = { promise: Promise<{ view: CampaignView; codes: string[] }> };
+type Share = { running: Build; queued: Build | undefined };
+
+/**
+ * GetCampaign's reads. Counts alone (`withCodes: false`) are read per call: they cost a few
+ * indexed queries whatever the campaign's size. A read with codes is shared: concurrent calls for
+ * one campaign get one snapshot, and a call only ever joins a snapshot that began after it
+ * arrived, so read-your-writes holds (an issue answered before the call is in its snapshot). A
+ * call that arrives while a snapshot is being built waits for the next one, which starts when the
+ * running one ends and serves every call that arrived meanwhile: at most two per campaign exist.
+ */
+export class CampaignReader {
+  /** Snapshots with codes read so far: fewer than the calls when calls shared them. */
+  snapshotsTaken = 0;
+  private readonly shares = new Map<number, Share>();
+  private readonly maxBuilds: number;
+  private builds = 0;
+  private readonly waitingForBuild: Array<() => void> = [];
+  /** The tail of the answer queue: callers of a big answer take turns (see `takeTurn`). */
+  private turn: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: SnapshotDeps,
+    private readonly options: CampaignReaderOptions,
+  ) {
+    this.maxBuilds = options.maxConcurrentBuilds ?? 2;
+  }
+
+  async read(id: number, withCodes: boolean): Promise<CampaignAnswer> {
+    if (!withCodes) return { view: await readCampaignView(this.deps, id), codes: undefined };
+    const snapshot = await this.join(id);
+    // Each caller serializes its own answer (connect-es does, after we return). With many callers
+    // of one snapshot, doing that back to back would hold the event loop for all of them at once:
+    // one turn each, with I/O (IssueCoupon) served between turns.
+    await this.takeTurn();
+    return snapshot;
+  }
+
+  private join(id: number): Promise<{ view: CampaignView; codes: string[] }> {
+    const share = this.shares.get(id);
+    if (share === undefined) {
+      const running = this.build(id, undefined);
+      this.shares.set(id, { running, queued: undefined });
+      return running.promise;
+    }
+    // The running snapshot began before this call arrived: wait for the next one.
+    share.queued ??= this.build(id, share.running);
+    return share.queued.promise;
+  }
+
+  /** A snapshot that starts now, or once `after` has settled (whatever its outcome). */
+  private build(id: number, after: Build | undefined): Build {
+    const read = () =>
+      this.limited(() => {
+        this.snapshotsTaken++;
+        return readCampaignWithCodes(this.deps, id, this.options.maxCodes);
+      });
+    const build: Build = { promise: after ? after.promise.then(read, read) : read() };
+    const settle = () => {
+      const share = this.shares.get(id);
+      if (share?.running !== build) return;
+      // The queued snapshot (if any) is now the running one; later calls queue behind it.
+      if (share.queued) share.running = share.queued;
+      else this.shares.delete(id);
+      share.queued = undefined;
+    };
+    build.promise.then(settle, settle);
+    return build;
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.builds >= this.maxBuilds) await new Promise<void>((r) => this.waitingForBuild.push(r));
+    this.builds++;
+    try {
+      return await fn();
+    } finally {
+      this.builds--;
+      this.waitingForBuild.shift()?.();
+    }
+  }
+
+  /**
+   * Resolves in a later turn of the event loop than the previous caller's: a setImmediate chained
+   * on the previous one, so pending I/O is polled between two callers' work.
+   */
+  private takeTurn(): Promise<void> {
+    const mine = this.turn.then(() => new Promise<void>((r) => setImmediate(r)));
+    this.turn = mine;
+    return mine;
+  }
+}
