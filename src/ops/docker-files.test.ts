@@ -40,14 +40,14 @@ const instruction = (stage: string, name: string) =>
   stage.split("\n").find((l) => l.startsWith(`${name} `))?.slice(name.length + 1);
 
 describe("docker/compose.yaml", () => {
-  it("runs MySQL with a volume, Redis with an fsync-always AOF, two service replicas, an admin and a k6 profile", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["admin", "coupons", "k6", "mysql", "redis"]);
+  it("runs MySQL with a volume, Redis with an fsync-always AOF, two service replicas, an admin, a k6 and a monitoring profile", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(["admin", "coupons", "grafana", "k6", "mysql", "prometheus", "redis"]);
     expect(mysql!.image).toMatch(/^(mysql:8|mariadb:11)/);
     expect(mysql!.volumes).toContain("mysql-data:/var/lib/mysql");
     expect(redis!.image).toMatch(/^redis:7/);
     expect(redis!.command!.join(" ")).toContain("--appendonly yes --appendfsync always --maxmemory-policy noeviction");
     expect(redis!.volumes).toContain("redis-data:/data");
-    expect(Object.keys(compose.volumes)).toEqual(["mysql-data", "redis-data"]);
+    expect(Object.keys(compose.volumes)).toEqual(["mysql-data", "redis-data", "prometheus-data"]);
     expect(coupons!.build).toEqual({ context: "..", dockerfile: "docker/Dockerfile" });
     expect(coupons!.deploy!.replicas).toBe(2);
     expect(coupons!.depends_on).toEqual({ mysql: { condition: "service_healthy" }, redis: { condition: "service_healthy" } });
