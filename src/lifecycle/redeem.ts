@@ -77,7 +77,8 @@ const DEADLOCK_ATTEMPTS = 3;
 async function writeIssueRetryingDeadlocks(deps: LifecycleDeps, campaignId: number, event: IssueEvent): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeIssues(deps.db, campaignId, [event]);
+      await writeIssues(deps.db, campaignId, [event]);
+      return;
     } catch (err) {
       if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
     }

@@ -1,5 +1,11 @@
 import { requireCampaign } from "../campaigns/campaign-snapshot.js";
-import { countIssuesExcept, findIssuesOverlapping, readCampaignBooks, type IssueRow } from "../campaigns/repository.js";
+import {
+  countIntegrityAlarms,
+  countIssuesExcept,
+  findIssuesOverlapping,
+  readCampaignBooks,
+  type IssueRow,
+} from "../campaigns/repository.js";
 import { withMysql, withRedis } from "../db/errors.js";
 import { execMulti } from "../redis/multi.js";
 import { parseIssueEvent, type IssueEvent, type RawStreamEntry } from "../persist/stream-entry.js";
@@ -32,7 +38,8 @@ export type Verification = {
  *  - every generated code is either in the pool or issued: pooled + issued = generated;
  *  - every issued code has exactly one owner record, in MySQL or still on the stream, and no
  *    code has two owners (compared entry by entry where the stream and MySQL overlap);
- *  - issued codes are this campaign's codes and none of them is voided.
+ *  - issued codes are this campaign's codes and none of them is voided;
+ *  - the persister raised no integrity alarm (an issue it could not record as it came).
  * Redis is read first: the persister deletes a stream entry only after its MySQL commit, so an
  * issue that left the stream after the Redis read is found by the MySQL read. Issues made after
  * the Redis read (sequence > issued) are left out, so the check holds during a burst.
@@ -84,6 +91,8 @@ export async function verifyCampaign(deps: LifecycleDeps, id: number): Promise<V
         (row.quarantined > 0 ? ` and ${row.quarantined} are quarantined` : ""),
     );
   }
+  const alarms = await withMysql("cannot verify the campaign", () => countIntegrityAlarms(deps.db, id));
+  problems.push(...alarmProblems(alarms));
   if (books.foreignCodes > 0) problems.push(`${books.foreignCodes} owner record(s) name a code this campaign never generated`);
   if (books.voidedButIssued > 0) problems.push(`${books.voidedButIssued} issued code(s) are also voided`);
   if (poolReleased && row.cancelledAt && books.voided !== pooled) {
@@ -105,6 +114,17 @@ export async function verifyCampaign(deps: LifecycleDeps, id: number): Promise<V
     problems,
     ok: problems.length === 0,
   };
+}
+
+/** One sentence per kind of integrity alarm the persister recorded (src/persist/write-issues.ts). */
+function alarmProblems(alarms: Record<string, number>): string[] {
+  return Object.entries(alarms).map(([kind, n]) =>
+    kind === "code_reused"
+      ? `integrity alarm (code_reused): ${n} issue(s) came with a code that already has an owner under another sequence; their owners are not recorded (see integrity_alarms)`
+      : kind === "sequence_reused"
+        ? `integrity alarm (sequence_reused): ${n} issue(s) came with a sequence already stored with another code or user; they are not recorded (see integrity_alarms)`
+        : `integrity alarm (${kind}): ${n} (see integrity_alarms)`,
+  );
 }
 
 /** Stream entries that disagree with each other or with MySQL about a code's owner or place. */

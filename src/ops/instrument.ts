@@ -1,6 +1,7 @@
 import { findCampaign } from "../campaigns/repository.js";
 import type { Deps } from "../deps.js";
 import { Persister, type PersisterDeps, type PersisterOptions } from "../persist/persister.js";
+import type { AlarmKind } from "../persist/write-issues.js";
 import type { Dependency, Metrics } from "./metrics.js";
 
 /** Which dependency an error came from: mysql2 errors carry SQL state, `fatal` or an ER_/PROTOCOL_ code. */
@@ -25,9 +26,9 @@ export function countConnectionErrors(deps: Deps, metrics: Metrics): void {
  */
 export function timePoolLoads(deps: Deps, metrics: Metrics): void {
   const start = deps.loader.start.bind(deps.loader);
-  deps.loader.start = (campaign) => {
+  deps.loader.start = (campaign, lease) => {
     const startedMs = performance.now();
-    return start(campaign).then(async () => {
+    return start(campaign, lease).then(async () => {
       const row = await findCampaign(deps.db, campaign.id).catch(() => undefined);
       if (row?.status !== "ready") return;
       const seconds = (performance.now() - startedMs) / 1000;
@@ -48,6 +49,14 @@ export class MeteredPersister extends Persister {
     private readonly metrics: Metrics,
   ) {
     super(deps, options);
+  }
+
+  protected override campaignSkipped(_id: string, err: unknown): void {
+    this.metrics.persisterSkips.labels(dependencyOf(err)).inc();
+  }
+
+  protected override integrityAlarmsRecorded(kind: AlarmKind, count: number): void {
+    this.metrics.integrityAlarms.labels(kind).inc(count);
   }
 
   override async runOnce(): Promise<number> {

@@ -1,6 +1,8 @@
+import cluster from "node:cluster";
 import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Aggregator, type Metric } from "prom-client";
+import { reportToPrimary, scrapeInstance } from "../cluster/instance-metrics.js";
 
 /** Issue latency buckets, in seconds: one Redis round trip is ~0.2–2 ms here, a stall is seconds. */
 export const ISSUE_LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
@@ -101,13 +103,33 @@ export type LiveFigures = {
   lagOldestSeconds: number;
 };
 
+/** Said in the help text of every per-process gauge, so a reader of /metrics knows what one value means. */
+const PER_PROCESS_GAUGE = "per process; with WORKERS > 1, the highest of the worker processes";
+
+export type MetricsOptions = {
+  /**
+   * True in a node:cluster worker (the default there): /metrics then reports the whole instance,
+   * every worker's figures aggregated by the primary (src/cluster/instance-metrics.ts).
+   */
+  clusterWorker?: boolean;
+};
+
 /**
- * Every metric of one service instance, in a registry of its own (tests run several instances in
+ * Every metric of one service instance, in registries of its own (tests run several instances in
  * one process). Built once at start by `startService`; served on `GET /metrics`.
+ *
+ * Under `WORKERS > 1` one scrape describes the whole instance: `registry` holds what each process
+ * counts for itself, summed over the workers (counters, histograms) or their maximum (gauges, said
+ * in their help), and `sharedRegistry` the gauges of shared state read from Redis for the scrape by
+ * the one worker answering it, so they are reported once and never multiplied by the workers.
  */
 export class Metrics {
+  /** Each process's own figures; aggregated over the workers by each metric's `aggregator`. */
   readonly registry = new Registry();
+  /** State every worker would read alike (pools, persist lag): read once per scrape, reported once. */
+  readonly sharedRegistry = new Registry();
   readonly issue = new IssueMetrics();
+  private readonly clusterWorker: boolean;
 
   readonly rpcRequests = new Counter({
     name: "coupon_rpc_requests_total",
@@ -130,23 +152,35 @@ export class Metrics {
   });
   readonly campaignLoadRate = new Gauge({
     name: "coupon_campaign_load_codes_per_second",
-    help: "Codes generated and loaded per second by the last pool load this instance finished",
+    help: "Codes generated and loaded per second by the last pool load this process finished",
     registers: [this.registry],
   });
+  // The three gauges below are read from Redis by the worker answering the scrape; "first" says
+  // how they would merge if ever aggregated (every worker reads the same Redis).
   readonly poolRemaining = new Gauge({
     name: "coupon_pool_remaining",
-    help: "Codes left in the pool of each open campaign (read from Redis at scrape time)",
+    help: "Codes left in the pool of each open campaign (read from Redis at scrape time, once per instance)",
     labelNames: ["campaign_id"] as const,
-    registers: [this.registry],
+    aggregator: "first",
+    registers: [this.sharedRegistry],
   });
   readonly persistLagEntries = new Gauge({
     name: "coupon_persist_lag_entries",
-    help: "Issues on the Redis streams not yet written to MySQL and acknowledged, all campaigns",
-    registers: [this.registry],
+    help: "Issues on the Redis streams not yet written to MySQL and acknowledged, all campaigns (once per instance)",
+    aggregator: "first",
+    registers: [this.sharedRegistry],
   });
   readonly persistLagOldestSeconds = new Gauge({
     name: "coupon_persist_lag_oldest_seconds",
-    help: "Age of the oldest issue not yet written to MySQL, in seconds (0 when there is none)",
+    help: "Age of the oldest issue not yet written to MySQL, in seconds (0 when there is none; once per instance)",
+    aggregator: "first",
+    registers: [this.sharedRegistry],
+  });
+  /** 1 per process: summed, it says how many workers a scrape describes. */
+  readonly workers = new Gauge({
+    name: "coupon_instance_workers",
+    help: "Worker processes whose figures this scrape sums (1 without node:cluster)",
+    aggregator: "sum",
     registers: [this.registry],
   });
   readonly persisterPassEntries = new Histogram({
@@ -162,14 +196,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  readonly integrityAlarms = new Counter({
+    name: "coupon_integrity_alarms_total",
+    help: "Issues the persister could not record as they came (code_reused: the code is owned under another sequence; sequence_reused: the sequence holds another code or user), each counted once; see the integrity_alarms table",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly persisterSkips = new Counter({
+    name: "coupon_persister_skipped_campaigns_total",
+    help: "Campaigns a persister pass skipped because it could not read or write them (the others went on), by dependency",
+    labelNames: ["dependency"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions = {}) {
     for (const m of this.issue.promMetrics()) this.registry.registerMetric(m);
     for (const dependency of ["redis", "mysql"] as const) {
       for (const source of ["connection", "persister", "request", "readiness"] as const) {
         this.dependencyErrors.labels(dependency, source).inc(0);
       }
     }
+    for (const kind of ["code_reused", "sequence_reused"]) this.integrityAlarms.labels(kind).inc(0);
+    this.workers.set(1);
     collectDefaultMetrics({ register: this.registry });
+    // A gauge of one process (memory, event-loop lag, handles, the last load's rate) summed over
+    // workers means little, and prom-client averages some of them: report the worst worker.
+    // prom-client's own "first" (version) and "omit" (start time) are left as they are.
+    for (const m of this.registry.getMetricsAsArray() as unknown as Array<{ type: string; help: string; aggregator: Aggregator }>) {
+      if (m.type !== "gauge" || m.aggregator === "first" || m.aggregator === "omit" || m === (this.workers as unknown)) continue;
+      m.aggregator = "max";
+      m.help = `${m.help} (${PER_PROCESS_GAUGE})`;
+    }
+    this.clusterWorker = options.clusterWorker ?? cluster.isWorker;
+    if (this.clusterWorker) reportToPrimary(this.registry);
   }
 
   dependencyError(dependency: Dependency, source: ErrorSource): void {
@@ -183,8 +242,16 @@ export class Metrics {
     this.persistLagOldestSeconds.set(f.lagOldestSeconds);
   }
 
-  /** The Prometheus text exposition. */
+  /**
+   * The Prometheus text exposition of the whole instance: in a cluster worker, every worker's
+   * figures aggregated by the primary. Rejects when a worker does not report in time (a partial
+   * sum would look like a counter reset).
+   */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [perProcess, shared] = await Promise.all([
+      this.clusterWorker ? scrapeInstance() : this.registry.metrics(),
+      this.sharedRegistry.metrics(),
+    ]);
+    return { contentType: this.registry.contentType, body: `${perProcess}\n${shared}` };
   }
 }

@@ -1,11 +1,12 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import { ReplyError } from "ioredis";
 import type { RedisClient } from "../redis/client.js";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
 import { parseIssueEvent, type IssueEvent, type RawStreamEntry } from "./stream-entry.js";
-import { writeIssues } from "./write-issues.js";
+import { describeStored, writeIssues, type AlarmKind, type IntegrityAlarm } from "./write-issues.js";
 
 export type PersisterOptions = {
   /** Entries per MySQL statement. */
@@ -23,6 +24,10 @@ export type PersisterOptions = {
    * leaves the batch unacknowledged, exactly as a crash between COMMIT and XACK would.
    */
   afterCommit?: (campaignId: string, count: number) => void;
+  /** Test seam: runs inside the batch's MySQL transaction, before COMMIT (see `writeIssues`). */
+  beforeCommit?: (campaignId: string, count: number) => Promise<void> | void;
+  /** A campaign that keeps failing is logged at most once per this many ms. */
+  skipLogEveryMs: number;
 };
 
 export const DEFAULT_PERSISTER_OPTIONS: PersisterOptions = {
@@ -31,6 +36,7 @@ export const DEFAULT_PERSISTER_OPTIONS: PersisterOptions = {
   claimIdleMs: 15_000,
   claimEveryMs: 5_000,
   maxBackoffMs: 5_000,
+  skipLogEveryMs: 60_000,
 };
 
 export type PersisterDeps = { db: Db; redis: RedisClient; keys: RedisKeys; logger: Logger };
@@ -39,12 +45,17 @@ export type PersisterDeps = { db: Db; redis: RedisClient; keys: RedisKeys; logge
  * Moves issues from the campaigns' Redis streams to MySQL. One consumer of the shared group per
  * instance; at-least-once delivery made harmless by idempotent writes:
  *
- *   XREADGROUP → INSERT … ON DUPLICATE KEY (one statement per batch) → XACK + XDEL
+ *   XREADGROUP → one transaction per batch (src/persist/write-issues.ts) → XACK + XDEL
  *
  * An entry is acknowledged and deleted only after its MySQL commit, so a crash anywhere leaves it
  * pending; the consumer's own pending entries are read again first, and those of a dead consumer
  * are claimed by a live one after `claimIdleMs`. Deleting persisted entries keeps each stream
  * down to what is not yet in MySQL, which is what GetCampaign merges for read-your-writes.
+ *
+ * One campaign that cannot be read or written (an id left in the active set without its stream,
+ * a batch MySQL refuses) is skipped, logged and counted, and the pass goes on with the others;
+ * only when every campaign of a pass fails on a MySQL or connection error (an outage) does the
+ * pass fail and the loop back off.
  */
 export class Persister {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -56,6 +67,8 @@ export class Persister {
   private readonly recheckPending = new Set<string>();
   private lastClaimAt = 0;
   private readonly known = new Set<string>();
+  /** Per campaign that failed: when it was last logged and how many failures went unlogged since. */
+  private readonly skipLog = new Map<string, { loggedAt: number; unlogged: number }>();
 
   constructor(
     private readonly deps: PersisterDeps,
@@ -90,13 +103,46 @@ export class Persister {
     const claimNow = Date.now() - this.lastClaimAt >= this.options.claimEveryMs;
     if (claimNow) this.lastClaimAt = Date.now();
     let written = 0;
+    let succeeded = 0;
+    let outage: unknown;
     for (const id of ids) {
       if (this.stopping) break;
-      if (claimNow) written += await this.claimStale(id);
-      written += await this.persistCampaign(id);
+      try {
+        if (claimNow) written += await this.claimStale(id);
+        written += await this.persistCampaign(id);
+        succeeded++;
+        this.skipLog.delete(id);
+      } catch (err) {
+        if (!isCampaignLocal(err)) outage ??= err;
+        this.skipCampaign(id, err);
+      }
     }
+    // Nothing went through and MySQL or Redis itself failed: let the loop back off.
+    if (succeeded === 0 && outage !== undefined) throw outage;
     return written;
   }
+
+  /** Logs (at most once per `skipLogEveryMs` per campaign) and counts a campaign this pass skipped. */
+  private skipCampaign(id: string, err: unknown): void {
+    this.campaignSkipped(id, err);
+    const now = Date.now();
+    const last = this.skipLog.get(id);
+    if (last && now - last.loggedAt < this.options.skipLogEveryMs) {
+      last.unlogged++;
+      return;
+    }
+    this.skipLog.set(id, { loggedAt: now, unlogged: 0 });
+    this.deps.logger.warn(
+      { err, campaignId: id, failuresSinceLastLog: last?.unlogged ?? 0 },
+      "persister skipped a campaign it cannot read or write; the other campaigns go on",
+    );
+  }
+
+  /** Hook for metrics: a campaign skipped in a pass. */
+  protected campaignSkipped(_id: string, _err: unknown): void {}
+
+  /** Hook for metrics: integrity alarms recorded for the first time. */
+  protected integrityAlarmsRecorded(_kind: AlarmKind, _count: number): void {}
 
   private async run(): Promise<void> {
     let idleMs = 1;
@@ -176,7 +222,17 @@ export class Persister {
     if (entries.length === 0) return 0;
     const events: IssueEvent[] = entries.map(parseIssueEvent);
     try {
-      await writeIssues(this.deps.db, Number(id), events);
+      const beforeCommit = this.options.beforeCommit;
+      const result = await writeIssues(this.deps.db, Number(id), events, {
+        beforeCommit: beforeCommit && (() => beforeCommit(id, events.length)),
+      });
+      this.reportAlarms(id, result.alarms, result.newAlarms);
+      if (result.unquarantined > 0) {
+        this.deps.logger.warn(
+          { campaignId: id, codes: result.unquarantined },
+          "owners arrived for codes a rebuild had quarantined: those codes are owned, no longer quarantined",
+        );
+      }
       this.options.afterCommit?.(id, events.length);
     } catch (err) {
       // Left pending in our own list: the next pass reads it again.
@@ -192,4 +248,30 @@ export class Persister {
     }
     return events.length;
   }
+
+  /** Every alarm is logged at error with both records; the entry is acknowledged all the same. */
+  private reportAlarms(id: string, alarms: IntegrityAlarm[], recorded: Record<AlarmKind, number>): void {
+    for (const a of alarms) {
+      this.deps.logger.error(
+        {
+          campaignId: id,
+          kind: a.kind,
+          incoming: { sequence: a.issue.sequence, code: a.issue.code, userId: a.issue.userId, issuedAtMs: a.issue.issuedAtMs, entryId: a.issue.id },
+          existing: describeStored(a.existing),
+        },
+        a.kind === "code_reused"
+          ? "integrity alarm: an issued code already has an owner under another sequence; the new owner is not recorded"
+          : "integrity alarm: an issue's sequence is already stored with another code or user; the new record is not stored",
+      );
+    }
+    for (const [kind, n] of Object.entries(recorded) as Array<[AlarmKind, number]>) if (n > 0) this.integrityAlarmsRecorded(kind, n);
+  }
+}
+
+/**
+ * A Redis reply error (NOGROUP: the stream or its group is gone; WRONGTYPE) concerns one
+ * campaign's keys; a connection error, a timeout or a MySQL error may be an outage of everything.
+ */
+function isCampaignLocal(err: unknown): boolean {
+  return err instanceof ReplyError && /^(NOGROUP|WRONGTYPE)/.test(String((err as Error).message));
 }
