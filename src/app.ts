@@ -26,8 +26,14 @@ export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }>
       ops.metrics.dependencyError("redis", "request");
       deps.logger.debug({ err }, "metrics: cannot read pool and lag figures from Redis");
     }
-    const { contentType, body } = await ops.metrics.render();
-    return c.body(body, 200, { "content-type": contentType });
+    try {
+      const { contentType, body } = await ops.metrics.render();
+      return c.body(body, 200, { "content-type": contentType });
+    } catch (err) {
+      // Under WORKERS > 1 a worker that does not report fails the scrape: a partial sum would
+      // look to Prometheus like counters going backwards.
+      return c.text(String((err as Error).message ?? err), 503);
+    }
   });
   mountRpc(app, deps, ops.metrics);
   app.notFound((c) => c.json({ error: "not found" }, 404));

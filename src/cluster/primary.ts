@@ -1,8 +1,9 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
+import { MetricsAggregator, type InstanceMetricsMessage } from "./instance-metrics.js";
 
 /** Messages a worker sends to the primary. */
-export type WorkerMessage = { type: "ready" };
+export type WorkerMessage = { type: "ready" } | InstanceMetricsMessage;
 
 /** Longest pause between two restarts of a crashing worker, in ms. */
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -13,6 +14,7 @@ const MAX_RESTART_DELAY_MS = 10_000;
  * SIGTERM/SIGINT passes the signal on and exits once every worker has shut down gracefully.
  * A worker that fails before it was ever ready (MySQL or Redis unreachable at start) is not
  * restarted: its own message says what is wrong, and the primary exits non-zero.
+ * It also aggregates the workers' metrics for /metrics (./instance-metrics.ts).
  */
 export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: number): void {
   let stopping = false;
@@ -20,18 +22,26 @@ export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: n
   /** Non-zero once any worker failed to stop cleanly: the primary then exits non-zero too. */
   let exitCode = 0;
   const everReady = new WeakSet<Worker>();
+  /** Workers that reported ready and have not exited: the ones whose metrics make up the instance. */
+  const serving = new Set<Worker>();
+  const metrics = new MetricsAggregator(() => serving);
 
   const fork = () => {
     const w = cluster.fork();
     w.on("message", (m: WorkerMessage) => {
       if (m?.type === "ready") {
         everReady.add(w);
+        serving.add(w);
         restarts = 0;
+        return;
       }
+      metrics.handle(w, m);
     });
   };
 
   cluster.on("exit", (worker, code, signal) => {
+    serving.delete(worker);
+    metrics.forget(worker);
     if (stopping) {
       if (code !== 0 || signal) exitCode = 1;
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
