@@ -1,4 +1,5 @@
-// tsc compiles only .ts: copy the Lua scripts next to the compiled modules that load them.
+// tsc compiles only .ts: copy the Lua scripts next to the compiled modules that load them, and the
+// console's browser files (src/console/assets) next to the module that serves them.
 import { cpSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -10,3 +11,4 @@ function copyLua(dir) {
   }
 }
 copyLua("src");
+cpSync("src/console/assets", "dist/src/console/assets", { recursive: true });

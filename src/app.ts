@@ -1,13 +1,20 @@
 import type { HttpBindings } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Deps } from "./deps.js";
+import type { LiveFeed } from "./console/live-feed.js";
+import { consoleRoutes } from "./console/routes.js";
 import type { Readiness } from "./ops/health.js";
 import { readLiveFigures } from "./ops/live-figures.js";
 import type { Metrics } from "./ops/metrics.js";
 import { mountRpc } from "./rpc/mount.js";
 
 /** What the operational routes read: built once per instance by `startService`. */
-export type Ops = { metrics: Metrics; readiness: Readiness };
+export type Ops = {
+  metrics: Metrics;
+  readiness: Readiness;
+  /** The console's live figures: one shared read per campaign per second in this process. */
+  liveFeed: LiveFeed;
+};
 
 /** The HTTP surface: Connect RPC plus plain operational routes. */
 export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }> {
@@ -35,6 +42,8 @@ export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }>
       return c.text(String((err as Error).message ?? err), 503);
     }
   });
+  app.get("/console/", (c) => c.redirect("/console"));
+  app.route("/console", consoleRoutes({ adminApiKey: deps.config.ADMIN_API_KEY, feed: ops.liveFeed }));
   mountRpc(app, deps, ops.metrics);
   app.notFound((c) => c.json({ error: "not found" }, 404));
   return app;

@@ -5,9 +5,11 @@ import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { closeDeps, createDeps, type Deps } from "./deps.js";
+import { createConsoleFeed } from "./console/campaign-figures.js";
 import { IssueBudget } from "./campaigns/issue-budget.js";
 import { LoadRecovery } from "./campaigns/resume-loads.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
+import { OPEN_ADMIN_WARNING } from "./ops/admin-auth.js";
 import { Readiness } from "./ops/health.js";
 import { countConnectionErrors, MeteredPersister, timePoolLoads } from "./ops/instrument.js";
 import { Metrics } from "./ops/metrics.js";
@@ -49,9 +51,7 @@ export async function startService(
   countConnectionErrors(deps, metrics);
   timePoolLoads(deps, metrics);
   if (config.ADMIN_API_KEY === undefined && config.PERSISTER !== "only") {
-    logger.warn(
-      "ADMIN_API_KEY is not set: CreateCampaign, ListCampaigns, ListIssuedCoupons and the other admin methods are open to anyone who can reach this port",
-    );
+    logger.warn(OPEN_ADMIN_WARNING);
   }
 
   const persister =
@@ -77,10 +77,11 @@ export async function startService(
   const sweeper = new Sweeper(deps, { intervalMs: config.SWEEP_INTERVAL_MS, graceMs: config.CLOSED_CAMPAIGN_GRACE_MS });
   sweeper.start();
 
+  const liveFeed = createConsoleFeed(deps);
   let server: Server | undefined;
   let url: string | undefined;
   if (config.PERSISTER !== "only") {
-    const app = buildApp(deps, { metrics, readiness });
+    const app = buildApp(deps, { metrics, readiness, liveFeed });
     server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s as Server));
       (s as Server).once("error", reject);
@@ -96,6 +97,8 @@ export async function startService(
       const begun = Date.now();
       const at = (share: number) => begun + config.SHUTDOWN_TIMEOUT_MS * share;
       readiness.markStopping();
+      // Console feeds never end by themselves: end them, or the HTTP drain waits for them.
+      liveFeed.close();
       if (server) {
         const drained = await drainHttp(server, at(HTTP_DRAIN_SHARE));
         logger.info({ ms: Date.now() - begun, drained }, drained ? "HTTP drained" : "HTTP drain timed out; cut the rest");
