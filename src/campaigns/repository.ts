@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
-import { LOADER_ID } from "./load-lease.js";
+import { retryOnDeadlock } from "../db/deadlock.js";
 import { campaigns, couponIssues, coupons } from "../db/schema.js";
 
 /** MySQL access for campaigns and their codes. Every query of the campaigns module lives here. */
@@ -29,6 +29,7 @@ export async function loadCodeSecret(db: Db): Promise<Buffer> {
 export async function insertCampaign(
   db: Db,
   c: { name: string; startTime: Date; endTime: Date | null; totalCoupons: number },
+  loadToken: string,
 ): Promise<CampaignRow> {
   return db.transaction(async (tx) => {
     await tx.execute(
@@ -36,10 +37,11 @@ export async function insertCampaign(
     );
     const [rows] = (await tx.execute(sql`SELECT LAST_INSERT_ID() AS next`)) as unknown as [Array<{ next: string | number }>];
     const codeOffset = Number(rows[0]!.next) - c.totalCoupons;
-    // The creating instance holds the load lease from the first instant (src/campaigns/load-lease.ts).
+    // The creating instance holds the load lease, under fill fence 1, from the first instant
+    // (src/campaigns/load-lease.ts).
     const [res] = await tx
       .insert(campaigns)
-      .values({ ...c, codeOffset, status: "loading", loaded: 0, loadOwner: LOADER_ID, loadHeartbeat: sql`NOW(3)` });
+      .values({ ...c, codeOffset, status: "loading", loaded: 0, loadOwner: loadToken, loadHeartbeat: sql`NOW(3)`, loadFence: 1 });
     const id = Number((res as ResultSetHeader).insertId);
     return {
       id,
@@ -51,8 +53,9 @@ export async function insertCampaign(
       pausedAt: null,
       cancelledAt: null,
       voided: 0,
-      loadOwner: LOADER_ID,
+      loadOwner: loadToken,
       loadHeartbeat: new Date(),
+      loadFence: 1,
       issueAllowance: 0,
       quarantined: 0,
     };
@@ -67,18 +70,23 @@ export async function findCampaign(db: Db, id: number): Promise<CampaignRow | un
 /**
  * One multi-row INSERT per chunk through mysql2's client-side `VALUES ?` expansion: drizzle's
  * builder binds every value as a parameter, which is ~8x slower for thousands of rows.
+ * `IGNORE` makes it idempotent: a campaign's codes follow from its counter range, so a chunk
+ * written again (a retry, or a loader that took over a dead one's load) is the same rows. When
+ * some rows were already there, a count proves every position of the chunk is present, so an
+ * ignored row can never hide a code that collided with another campaign's.
  */
 export async function insertCodes(db: Db, campaignId: number, firstSeq: number, codes: readonly string[]) {
   const rows = codes.map((code, i) => [campaignId, firstSeq + i, code]);
-  await db.$client.query("INSERT INTO coupons (campaign_id, seq, code) VALUES ?", [rows]);
-}
-
-export async function deleteCodes(db: Db, campaignId: number) {
-  await db.delete(coupons).where(eq(coupons.campaignId, campaignId));
-}
-
-export async function setLoadProgress(db: Db, campaignId: number, loaded: number, status: "loading" | "ready") {
-  await db.update(campaigns).set({ loaded, status }).where(eq(campaigns.id, campaignId));
+  const [res] = (await db.$client.query("INSERT IGNORE INTO coupons (campaign_id, seq, code) VALUES ?", [rows])) as unknown as [ResultSetHeader];
+  if (res.affectedRows === codes.length) return;
+  const lastSeq = firstSeq + codes.length - 1;
+  const [found] = await db
+    .select({ n: count() })
+    .from(coupons)
+    .where(and(eq(coupons.campaignId, campaignId), sql`${coupons.seq} BETWEEN ${firstSeq} AND ${lastSeq}`));
+  if (found!.n !== codes.length) {
+    throw new Error(`codes ${firstSeq}..${lastSeq} of campaign ${campaignId}: ${codes.length - found!.n} collided with existing codes`);
+  }
 }
 
 /** Issued codes with `sequence > afterSequence`, in issue order. */
@@ -128,16 +136,18 @@ export async function setCancelled(db: Db, campaignId: number): Promise<void> {
 const VOID_CHUNK = 20_000;
 
 /**
- * Voids every code of the campaign that has no owner in `coupon_issues`, chunk by chunk over the
- * primary key, then stores the campaign's voided count. Idempotent. Only correct once every
- * issued owner is in MySQL: a code issued but not yet persisted would be voided too.
+ * Voids every code of the campaign that has no owner in `coupon_issues` and is not quarantined
+ * (a quarantined code counts as issued already: voiding it too would count it twice), chunk by
+ * chunk over the primary key, then stores the campaign's voided count. Idempotent. Only correct
+ * once every issued owner is in MySQL: a code issued but not yet persisted would be voided too.
  */
 export async function voidUnissuedCodes(db: Db, campaignId: number, totalCoupons: number): Promise<number> {
   for (let first = 1; first <= totalCoupons; first += VOID_CHUNK) {
     await db.$client.query(
       `UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
           SET c.voided_at = NOW(3)
-        WHERE c.campaign_id = ? AND c.seq BETWEEN ? AND ? AND c.voided_at IS NULL AND i.code IS NULL`,
+        WHERE c.campaign_id = ? AND c.seq BETWEEN ? AND ? AND c.voided_at IS NULL AND c.quarantined_at IS NULL
+          AND i.code IS NULL`,
       [campaignId, first, first + VOID_CHUNK - 1],
     );
   }
@@ -292,16 +302,39 @@ export async function findIssuesOverlapping(
  * Marks as quarantined every code up to pool position `allowance` that has no owner record:
  * it may have been handed out before Redis was lost, so it must never be issued again.
  * Returns how many codes of the campaign are quarantined in all.
+ *
+ * Owners and quarantined codes stay disjoint: the transaction first locks the campaign row
+ * exclusively, which waits for every persister batch in flight (each holds it shared until its
+ * commit, src/persist/write-issues.ts), and an owner is looked for by code, whatever its
+ * sequence. An owner that arrives later still (a batch read from the stream before the loss)
+ * takes its code back out of the quarantine in its own transaction.
  */
 export async function quarantineUnownedCodes(db: Db, campaignId: number, allowance: number): Promise<number> {
-  await db.execute(sql`
-    UPDATE coupons c LEFT JOIN coupon_issues i ON i.campaign_id = c.campaign_id AND i.sequence = c.seq
-    SET c.quarantined_at = NOW(3)
-    WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND i.sequence IS NULL
-      AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
-  const quarantined = await countQuarantined(db, campaignId);
-  await db.update(campaigns).set({ quarantined }).where(eq(campaigns.id, campaignId));
-  return quarantined;
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT id FROM campaigns WHERE id = ${campaignId} FOR UPDATE`);
+      await tx.execute(sql`
+        UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
+        SET c.quarantined_at = NOW(3)
+        WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND i.code IS NULL
+          AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
+      const [rows] = (await tx.execute(
+        sql`SELECT COUNT(*) AS n FROM coupons WHERE campaign_id = ${campaignId} AND quarantined_at IS NOT NULL`,
+      )) as unknown as [Array<{ n: number | string }>];
+      const quarantined = Number(rows[0]?.n ?? 0);
+      await tx.update(campaigns).set({ quarantined }).where(eq(campaigns.id, campaignId));
+      return quarantined;
+    }),
+  );
+}
+
+/** Integrity alarms the persister recorded for a campaign, by kind (src/persist/write-issues.ts). */
+export async function countIntegrityAlarms(db: Db, campaignId: number): Promise<Record<string, number>> {
+  const [rows] = (await db.$client.query(
+    "SELECT kind, COUNT(*) AS n FROM integrity_alarms WHERE campaign_id = ? GROUP BY kind ORDER BY kind",
+    [campaignId],
+  )) as unknown as [Array<{ kind: string; n: number | string }>];
+  return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
 }
 
 /**
