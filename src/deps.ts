@@ -20,7 +20,7 @@ export type Deps = {
   /** Auto-pipelined connection for IssueCoupon. */
   redis: ScriptedRedis;
   /** Connection for bulk work: pool loads, the persister, whole-stream reads. */
-  bulkRedis: RedisClient;
+  bulkRedis: ScriptedRedis;
   keys: RedisKeys;
   codes: CodeGenerator;
   loader: PoolLoader;
@@ -57,7 +57,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
 
   const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES?.split(",") };
   const redis = registerScripts(createRedis(redisTarget, "issue", config.REDIS_COMMAND_TIMEOUT_MS));
-  const bulkRedis = createRedis(redisTarget, "bulk", config.REDIS_COMMAND_TIMEOUT_MS);
+  const bulkRedis = registerScripts(createRedis(redisTarget, "bulk", config.REDIS_COMMAND_TIMEOUT_MS));
   for (const r of [redis, bulkRedis]) r.on("error", (err) => logger.debug({ err }, "Redis connection error"));
   try {
     await Promise.all([redis.connect(), bulkRedis.connect()]);

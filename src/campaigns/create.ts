@@ -1,6 +1,7 @@
 import { withMysql } from "../db/errors.js";
 import type { Db } from "../db/client.js";
 import { insertCampaign } from "./repository.js";
+import { newLoadToken } from "./load-lease.js";
 import type { PoolLoader } from "./load-pool.js";
 import { validateCreateCampaign, type CreateCampaignInput } from "./validation.js";
 
@@ -12,14 +13,15 @@ export type CreateDeps = { db: Db; loader: PoolLoader };
  */
 export async function createCampaign(deps: CreateDeps, input: CreateCampaignInput): Promise<number> {
   const valid = validateCreateCampaign(input, Date.now());
+  const token = newLoadToken();
   const row = await withMysql("the campaign was not created", () =>
     insertCampaign(deps.db, {
       name: valid.name,
       startTime: new Date(valid.startTimeMs),
       endTime: valid.endTimeMs === null ? null : new Date(valid.endTimeMs),
       totalCoupons: valid.totalCoupons,
-    }),
+    }, token),
   );
-  void deps.loader.start(row);
+  void deps.loader.start(row, { token, fence: row.loadFence });
   return row.id;
 }

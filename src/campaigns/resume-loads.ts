@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { campaigns } from "../db/schema.js";
-import { holdLoadLease } from "./load-lease.js";
+import { takeLoadLease } from "./load-lease.js";
 import type { LoadDeps, PoolLoader } from "./load-pool.js";
-import type { ScriptedRedis } from "../redis/scripts.js";
+import { FillFenced, finishFill } from "./pool-fill.js";
 
-export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger" | "loadLeaseMs"> & { loader: PoolLoader; redis: ScriptedRedis };
+export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger" | "loadLeaseMs"> & { loader: PoolLoader };
 
 /**
  * Finishes what a dead instance left half done, so that an interrupted CreateCampaign ends as a
@@ -13,7 +13,8 @@ export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger" |
  *     from scratch by whoever takes the lease (nothing was issued from it: Redis refuses a
  *     loading pool);
  *   - a campaign `ready` in MySQL whose Redis meta still says `loading` (the loader died between
- *     the two writes, after the whole pool was pushed) is switched to ready.
+ *     the two writes, after the whole pool was pushed) is switched to ready, under the fence of
+ *     the load MySQL recorded as finished and only if that load's pool is complete.
  * Returns how many campaigns it acted on.
  */
 export async function resumeLoads(deps: ResumeDeps): Promise<number> {
@@ -21,17 +22,26 @@ export async function resumeLoads(deps: ResumeDeps): Promise<number> {
   const loading = await deps.db.select().from(campaigns).where(eq(campaigns.status, "loading"));
   for (const row of loading) {
     if (deps.loader.isLoading(row.id)) continue;
-    if (!(await holdLoadLease(deps.db, row.id, deps.loadLeaseMs))) continue; // a live loader holds it
-    deps.logger.warn({ campaignId: row.id, previousLoader: row.loadOwner }, "resuming an interrupted pool load");
-    void deps.loader.start(row);
+    const lease = await takeLoadLease(deps.db, row.id, deps.loadLeaseMs);
+    if (!lease) continue; // a live loader holds it
+    deps.logger.warn({ campaignId: row.id, previousLoader: row.loadOwner, fence: lease.fence }, "resuming an interrupted pool load");
+    void deps.loader.start(row, lease);
     acted++;
   }
   for (const id of await deps.bulkRedis.smembers(deps.keys.activeCampaigns)) {
     const k = deps.keys.campaign(id);
     if ((await deps.bulkRedis.hget(k.meta, "state")) !== "loading" || deps.loader.isLoading(Number(id))) continue;
-    const [row] = await deps.db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, Number(id)));
+    const [row] = await deps.db
+      .select({ status: campaigns.status, fence: campaigns.loadFence, total: campaigns.totalCoupons })
+      .from(campaigns)
+      .where(eq(campaigns.id, Number(id)));
     if (row?.status !== "ready") continue;
-    if ((await deps.redis.finishLoad(k.meta)) === 0) continue;
+    try {
+      if (!(await finishFill(deps.bulkRedis, k.meta, "load", row.fence, row.total, { state: "ready" }))) continue;
+    } catch (err) {
+      if (err instanceof FillFenced) continue; // a rebuild, or not this load's complete pool: not ours to finish
+      throw err;
+    }
     deps.logger.warn({ campaignId: Number(id) }, "finished a pool load whose loader died before flipping Redis to ready");
     acted++;
   }

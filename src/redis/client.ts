@@ -10,12 +10,21 @@ export type RedisTarget = { url: string; clusterNodes?: readonly string[] };
  * Connection settings for request paths: fail fast instead of queueing. With the offline queue
  * off, a command sent while Redis is down fails at once; `commandTimeout` bounds a command sent
  * to a Redis that stopped answering. Either way the caller gets `unavailable`, never a hang.
+ *
+ * No command is ever sent twice. ioredis by default resends, after a reconnect, every command
+ * that was in flight when the connection closed (`autoResendUnfulfilledCommands`), even one Redis
+ * had already run: an issue script would pop a second code, an RPUSH push a chunk twice. So
+ * replays are off, and `maxRetriesPerRequest: 0` fails every in-flight command the moment its
+ * connection closes (rather than at the next close, or at its timeout): the caller learns at once
+ * that the command may or may not have run, and only code that knows its command is idempotent
+ * (src/campaigns/pool-fill.ts) tries again.
  */
 export function requestPathOptions(commandTimeoutMs: number): RedisOptions {
   return {
     enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
     commandTimeout: commandTimeoutMs,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: true,
@@ -55,6 +64,9 @@ export function createRedis(target: RedisTarget, role: RedisRole, commandTimeout
       enableOfflineQueue: false,
       lazyConnect: true,
       scaleReads: "master",
+      // A cluster retries a command whose node connection closed ("Connection is closed."), even
+      // one that node had run: no replays here either (see requestPathOptions).
+      retryDelayOnFailover: 0,
       clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
     });
   }

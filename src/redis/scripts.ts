@@ -6,13 +6,16 @@ import type { RedisClient } from "./client.js";
  * the code that uses it; ioredis's `defineCommand` sends EVALSHA and falls back to EVAL when
  * Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
  */
-type ScriptDef = { name: string; numberOfKeys: number; file: URL };
+/** `numberOfKeys` absent: the caller passes the number of keys first (a variable key list). */
+type ScriptDef = { name: string; numberOfKeys?: number; file: URL };
 
 const SCRIPTS: readonly ScriptDef[] = [
   { name: "issueCoupon", numberOfKeys: 6, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
-  { name: "finishLoad", numberOfKeys: 1, file: new URL("../campaigns/finish-load.lua", import.meta.url) },
+  { name: "startFill", file: new URL("../campaigns/start-fill.lua", import.meta.url) },
+  { name: "pushCodes", numberOfKeys: 2, file: new URL("../campaigns/push-codes.lua", import.meta.url) },
+  { name: "finishFill", numberOfKeys: 1, file: new URL("../campaigns/finish-fill.lua", import.meta.url) },
   { name: "raiseBudget", numberOfKeys: 1, file: new URL("../campaigns/raise-budget.lua", import.meta.url) },
 ];
 
@@ -32,7 +35,9 @@ export type ScriptCommands = {
   ): Promise<unknown[]>;
   setCampaignState(meta: string, target: "paused" | "ready" | "cancelled"): Promise<number[]>;
   releaseCampaignKeys(meta: string, pool: string, users: string, stream: string, owners: number): Promise<number[]>;
-  finishLoad(meta: string): Promise<number>;
+  startFill(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;
+  pushCodes(meta: string, pool: string, fence: number, after: number, upto: number, ...codes: string[]): Promise<number>;
+  finishFill(meta: string, fence: number, mark: number, kind: string, ...fields: Array<string | number>): Promise<number>;
   raiseBudget(meta: string, allowance: number): Promise<number>;
 };
 
@@ -40,7 +45,8 @@ export type ScriptedRedis = RedisClient & ScriptCommands;
 
 export function registerScripts(redis: RedisClient): ScriptedRedis {
   for (const s of SCRIPTS) {
-    redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: readFileSync(s.file, "utf8") });
+    const lua = readFileSync(s.file, "utf8");
+    redis.defineCommand(s.name, s.numberOfKeys === undefined ? { lua } : { numberOfKeys: s.numberOfKeys, lua });
   }
   return redis as ScriptedRedis;
 }

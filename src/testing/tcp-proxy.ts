@@ -9,6 +9,17 @@ export type ProxyMode =
   /** Accept connections and read requests but never answer: the server looks hung. */
   | "blackhole";
 
+/** One client connection and its upstream, with whether bytes still flow each way. */
+type Pair = { client: Socket; upstream: Socket; forwarding: boolean; dropReplies: boolean };
+
+/**
+ * A trap for the "ran, but its answer was lost" fault: the next time a client sends bytes that
+ * contain `match` (a command name, say `RPUSH`), they are forwarded, so the server runs the
+ * command; the server's reply is then thrown away and both connections are cut. The client sees
+ * its connection close with the command in flight, exactly as when a line drops at that moment.
+ */
+type Trap = { match: Buffer; sprung: () => void };
+
 /**
  * A TCP proxy for fault tests (toxiproxy is not available here): put it between the service and
  * MariaDB or Redis and switch modes to cut the line for real.
@@ -16,9 +27,10 @@ export type ProxyMode =
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  /** client → upstream, to stop forwarding on open connections when the line goes silent. */
-  private readonly pairs = new Map<Socket, Socket>();
+  /** By client socket, to stop forwarding on open connections when the line goes silent. */
+  private readonly pairs = new Map<Socket, Pair>();
   private mode: ProxyMode = "pass";
+  private trap: Trap | undefined;
   port = 0;
 
   constructor(
@@ -62,8 +74,36 @@ export class TcpProxy {
       upstream.destroy();
       this.pairs.delete(client);
     });
-    client.pipe(upstream).pipe(client);
-    this.pairs.set(client, upstream);
+    const pair: Pair = { client, upstream, forwarding: true, dropReplies: false };
+    client.on("data", (bytes: Buffer) => {
+      if (!pair.forwarding) return;
+      const trap = this.trap;
+      if (trap && bytes.includes(trap.match)) {
+        this.trap = undefined;
+        pair.dropReplies = true;
+        // The upstream's next bytes prove it ran the command; they never reach the client.
+        upstream.once("data", () => {
+          client.destroy();
+          upstream.destroy();
+          trap.sprung();
+        });
+      }
+      upstream.write(bytes);
+    });
+    upstream.on("data", (bytes: Buffer) => {
+      if (pair.forwarding && !pair.dropReplies) client.write(bytes);
+    });
+    this.pairs.set(client, pair);
+  }
+
+  /**
+   * Arms a trap (see `Trap`): resolves once a command containing `match` reached the server, ran,
+   * and its reply was dropped with the connection. One command per call.
+   */
+  dropReplyTo(match: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.trap = { match: Buffer.from(match), sprung: resolve };
+    });
   }
 
   /**
@@ -80,11 +120,7 @@ export class TcpProxy {
       this.destroyAll();
       await closed;
     } else if (mode === "blackhole") {
-      for (const [client, upstream] of this.pairs) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.resume();
-      }
+      for (const pair of this.pairs.values()) pair.forwarding = false;
     } else {
       if (previous === "refuse") await this.listen(this.port);
       else this.destroyAll();
