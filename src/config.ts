@@ -28,6 +28,12 @@ const schema = z.object({
     .optional(),
   /** Prepended to every Redis key; lets tests and several deployments share one Redis. */
   REDIS_KEY_PREFIX: z.string().max(64).default(""),
+  /**
+   * `true`: refuse to start when Redis is unsafe for coupons (AOF off, appendfsync no, or an
+   * evicting maxmemory-policy; src/ops/settings-check.ts). `false` (default, for development):
+   * start anyway and log a warning. Production (docker/compose.yaml) sets it.
+   */
+  REQUIRE_DURABLE_REDIS: z.enum(["true", "false"], "must be true or false").default("false").transform((v) => v === "true"),
   /** `on`: serve and persist; `off`: serve only; `only`: persist only, no HTTP server. */
   PERSISTER: z.enum(["on", "off", "only"]).default("on"),
   /** `fast`: IssueCoupon through its dedicated handler; `connect`: through the connect-es router. */

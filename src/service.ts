@@ -4,13 +4,14 @@ import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
-import { closeDeps, createDeps, type Deps } from "./deps.js";
+import { closeDeps, createDeps, StartupError, type Deps } from "./deps.js";
 import { createConsoleFeed } from "./console/campaign-figures.js";
 import { IssueBudget } from "./campaigns/issue-budget.js";
 import { LoadRecovery } from "./campaigns/resume-loads.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { OPEN_ADMIN_WARNING } from "./ops/admin-auth.js";
 import { Readiness } from "./ops/health.js";
+import { checkSettings, refusalMessage } from "./ops/settings-check.js";
 import { countConnectionErrors, MeteredPersister, timePoolLoads } from "./ops/instrument.js";
 import { Metrics } from "./ops/metrics.js";
 import { drainHttp, redisNowMs, waitForIssuesPersisted } from "./ops/shutdown.js";
@@ -46,8 +47,16 @@ export async function startService(
   persisterOptions: Partial<PersisterOptions> = {},
 ): Promise<RunningService> {
   const deps = await createDeps(config, logger);
+  // Every process checks for itself: each has its own /readyz, and a restarted worker sees Redis
+  // as it is now. A refusal before any worker is ready stops the whole cluster (src/cluster/primary.ts).
+  const settings = await checkSettings(deps, config.WORKERS);
+  for (const finding of settings.report.findings) logger.warn({ settings: settings.report }, finding);
+  if (config.REQUIRE_DURABLE_REDIS && settings.report.redis === "unsafe") {
+    await closeDeps(deps);
+    throw new StartupError(refusalMessage(settings.redisFindings));
+  }
   const metrics = new Metrics();
-  const readiness = new Readiness({ mysqlPool: deps.mysqlPool, redis: [deps.redis, deps.bulkRedis] });
+  const readiness = new Readiness({ mysqlPool: deps.mysqlPool, redis: [deps.redis, deps.bulkRedis], settings: settings.report });
   countConnectionErrors(deps, metrics);
   timePoolLoads(deps, metrics);
   if (config.ADMIN_API_KEY === undefined && config.PERSISTER !== "only") {

@@ -2,11 +2,14 @@ import type { RedisClient } from "../redis/client.js";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import type { MysqlPool } from "../db/client.js";
 import { MIGRATIONS_FOLDER } from "../db/migrate.js";
+import type { SettingsReport } from "./settings-check.js";
 
 export type ReadinessDeps = {
   mysqlPool: MysqlPool;
   /** Every Redis connection a request may use; all must answer. */
   redis: readonly RedisClient[];
+  /** What the start-up check found about Redis's durability and MySQL's connection limit. */
+  settings?: SettingsReport;
 };
 
 export type ReadinessReport = {
@@ -14,6 +17,11 @@ export type ReadinessReport = {
   /** One plain sentence per failed check; empty when ready. */
   problems: string[];
   checks: { mysql: "ok" | "failed"; migrations: "ok" | "failed" | "unknown"; redis: "ok" | "failed" };
+  /**
+   * The start-up settings check (src/ops/settings-check.ts), shown but not failing readiness: an
+   * instance that was allowed to start with them is as ready as it will get.
+   */
+  settings?: SettingsReport;
 };
 
 /** A probe that takes longer than this counts as failed, in ms: a readiness probe must answer fast. */
@@ -86,6 +94,6 @@ export class Readiness {
       },
     );
     await Promise.all([mysqlCheck, redisCheck]);
-    return { ready: problems.length === 0, problems, checks };
+    return { ready: problems.length === 0, problems, checks, settings: this.deps.settings };
   }
 }
