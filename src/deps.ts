@@ -1,4 +1,3 @@
-import type { RedisClient } from "./redis/client.js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { PoolLoader } from "./campaigns/load-pool.js";
