@@ -80,6 +80,8 @@ export class Sweeper {
     const [state, endMs, closedMs, releasedMs] = meta;
     if (state === null || state === "loading") return "open";
     if (releasedMs !== null) {
+      // Released already (by another instance, or by this one before a crash cut it short of the
+      // removal, which follows the release: src/lifecycle/release.ts).
       await this.deps.bulkRedis.srem(this.deps.keys.activeCampaigns, String(id));
       return "released";
     }
