@@ -31,6 +31,7 @@ async function follow(url: string, headers: Record<string, string>) {
   const abort = new AbortController();
   const res = await fetch(url, { headers, signal: abort.signal });
   const events: Event[] = [];
+  const state = { ended: false };
   if (res.ok && res.body) {
     void (async () => {
       let buffer = "";
@@ -49,9 +50,10 @@ async function follow(url: string, headers: Record<string, string>) {
       } catch {
         // aborted by close()
       }
+      state.ended = true;
     })();
   }
-  return { res, events, close: () => abort.abort() };
+  return { res, events, state, close: () => abort.abort() };
 }
 
 const PB_STATE: Record<number, string> = {
@@ -188,5 +190,22 @@ describe("the console's live feed", () => {
     const page = await (await open.request("/")).text();
     expect(page).toContain('data-auth="open"');
     expect(page).toContain(OPEN_ADMIN_WARNING);
+  });
+});
+
+describe("a stopping service and its open consoles", () => {
+  it("ends the consoles' feeds at once, so the HTTP drain does not wait for them", async () => {
+    const s = await startTestService({ SHUTDOWN_TIMEOUT_MS: "30000" });
+    try {
+      const c = await follow(`${s.url}/console/feed/campaigns`, {});
+      await waitFor("the first update", () => (c.events.some((e) => e.event === "list") ? true : undefined));
+      const began = performance.now();
+      await s.stop();
+      // The drain alone may take 40% of SHUTDOWN_TIMEOUT_MS (12 s) for a request that never ends.
+      expect(performance.now() - began).toBeLessThan(5000);
+      await waitFor("the feed to end", () => (c.state.ended ? true : undefined));
+    } finally {
+      await stopTestService(s);
+    }
   });
 });
