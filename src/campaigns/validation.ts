@@ -77,6 +77,11 @@ export function validateUserId(userId: string): string {
   if (userId.length > 0 && (CONTROL_CHARS.test(userId) || !userId.isWellFormed())) {
     throw invalidArgument("user_id must not contain control characters or broken Unicode");
   }
+  // Ids are opaque (never trimmed or normalised: two spellings are two users, as in connect-go),
+  // but one made only of whitespace is a client bug, not a user; empty still means anonymous.
+  if (userId.length > 0 && userId.trim() === "") {
+    throw invalidArgument("user_id must not be only whitespace (leave it empty for an anonymous caller)");
+  }
   return userId;
 }
 

@@ -11,6 +11,8 @@ import { adminAuthInterceptor } from "./interceptors/admin-auth.js";
 import { observeInterceptor, requestLoggerKey } from "./interceptors/observe.js";
 import { answerUnanswered, clientFaultsAsInvalidArgument } from "./client-faults.js";
 import { withClientIp } from "./client-ip.js";
+import { strictJsonDecoder } from "./strict-json.js";
+import type { JsonReadOptions } from "@bufbuild/protobuf";
 
 /** Largest request body any method accepts, in bytes. Every request here is tiny. */
 export const READ_MAX_BYTES = 64 * 1024;
@@ -52,7 +54,14 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
       adminAuthInterceptor({ adminApiKey: deps.config.ADMIN_API_KEY }),
     ],
   });
-  router.service(CouponService, couponServiceImpl(deps));
+  // Method by method, so each one's JSON input goes through a strict reader of its own message
+  // (strict-json.ts): bad UTF-8, loose integers and impossible dates answer invalid_argument.
+  const impl = couponServiceImpl(deps) as Record<string, unknown>;
+  for (const method of CouponService.methods) {
+    router.rpc(method, impl[method.localName] as never, {
+      jsonOptions: { textDecoder: strictJsonDecoder(method.input) } as Partial<JsonReadOptions>,
+    });
+  }
   const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
 
   const handle = (req: IncomingMessage, res: ServerResponse, bufferedBody?: AsyncIterable<Uint8Array>) => {

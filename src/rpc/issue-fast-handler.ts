@@ -10,6 +10,7 @@ import type { IssueMetrics } from "../ops/metrics.js";
 import { READ_MAX_BYTES, type ConnectNodeHandler } from "./connect-handler.js";
 import { handleIssueCoupon } from "./coupon-service.js";
 import { connectCodeOf, httpStatusOf } from "./errors.js";
+import { strictJsonText } from "./strict-json.js";
 
 /**
  * IssueCoupon's dedicated handler: the Connect unary protocol for this one method, without
@@ -68,7 +69,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
     try {
       return binary
         ? fromBinary(IssueCouponRequestSchema, body)
-        : fromJsonString(IssueCouponRequestSchema, body.toString("utf8"), jsonReadOptions);
+        : fromJsonString(IssueCouponRequestSchema, strictJsonText(IssueCouponRequestSchema, body), jsonReadOptions);
     } catch {
       return undefined;
     }
