@@ -120,7 +120,7 @@ describe("docker/compose.yaml monitoring profile", () => {
 describe("docker/grafana/dashboards", () => {
   it("holds the coupon dashboard, every panel with a query on the provisioned datasource", () => {
     expect(dashboardFiles).toEqual(["coupon.json"]);
-    expect(panels.length).toBeGreaterThanOrEqual(7);
+    expect(panels.length).toBeGreaterThanOrEqual(9);
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
     for (const p of panels) {
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
@@ -153,6 +153,9 @@ describe("docker/grafana/dashboards", () => {
     expect(watched("coupon_dependency_errors_total")).toEqual(["Redis and MySQL errors"]);
     expect(watched("nodejs_eventloop_lag_p99_seconds")).toEqual(["Event-loop lag (p99)"]);
     expect(watched("process_resident_memory_bytes")).toEqual(["Process memory"]);
+    expect(watched("coupon_integrity_alarms_total")).toEqual(["Integrity alarms (in the time range)"]);
+    expect(watched("coupon_persister_skipped_campaigns_total")).toEqual(["Redis and MySQL errors"]);
+    expect(watched("coupon_instance_workers")).toEqual(["Worker processes"]);
   });
 
   describe("against a running service's /metrics", () => {
