@@ -51,7 +51,8 @@ const chart = new uPlot(
       },
     ],
     axes: [
-      {},
+      // Whole seconds and up: points come once a second, so finer ticks would only be noise.
+      { space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600] },
       { scale: "rate", label: "codes / s", values: (_u, ticks) => ticks.map((t) => int(t)) },
       { scale: "stock", label: "remaining", side: 1, grid: { show: false }, values: (_u, ticks) => ticks.map((t) => int(t)) },
     ],
