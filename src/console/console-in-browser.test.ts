@@ -229,5 +229,6 @@ describe("the console in a real browser", () => {
     const row = page.locator(`#campaigns tr[data-id="${campaignId}"]`);
     await poll(() => row.locator(".issued").getAttribute("data-value")).toBe(String(BURST));
     expect(await row.locator(".state").textContent()).toBe("cancelled");
+    await page.screenshot({ path: join(SCREENSHOT, "../console-list.png") });
   });
 });
