@@ -22,8 +22,11 @@ export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }>
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     const r = await ops.readiness.check();
-    if (r.ready) return c.json({ status: "ready", checks: r.checks, settings: r.settings });
-    return c.json({ status: "not ready", reason: r.problems.join(" "), checks: r.checks, settings: r.settings }, 503);
+    if (r.ready) return c.json({ status: "ready", checks: r.checks, settings: r.settings, deployment: r.deployment });
+    return c.json(
+      { status: "not ready", reason: r.problems.join(" "), checks: r.checks, settings: r.settings, deployment: r.deployment },
+      503,
+    );
   });
   app.get("/metrics", async (c) => {
     try {

@@ -11,6 +11,7 @@ import { LoadRecovery } from "./campaigns/resume-loads.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { OPEN_ADMIN_WARNING } from "./ops/admin-auth.js";
 import { Readiness } from "./ops/health.js";
+import { claimNamespace, deploymentCheck, loadDeploymentId, namespaceTakenMessage } from "./ops/deployment-identity.js";
 import { checkSettings, refusalMessage } from "./ops/settings-check.js";
 import { countConnectionErrors, MeteredPersister, timePoolLoads } from "./ops/instrument.js";
 import { Metrics } from "./ops/metrics.js";
@@ -55,8 +56,20 @@ export async function startService(
     await closeDeps(deps);
     throw new StartupError(refusalMessage(settings.redisFindings));
   }
+  // One deployment per Redis namespace (src/ops/deployment-identity.ts).
+  const deploymentId = await loadDeploymentId(deps.db);
+  const owner = await claimNamespace(deps.bulkRedis, config.REDIS_KEY_PREFIX, deploymentId);
+  if (owner !== deploymentId) {
+    await closeDeps(deps);
+    throw new StartupError(namespaceTakenMessage(config.REDIS_KEY_PREFIX, deploymentId, owner));
+  }
   const metrics = new Metrics();
-  const readiness = new Readiness({ mysqlPool: deps.mysqlPool, redis: [deps.redis, deps.bulkRedis], settings: settings.report });
+  const readiness = new Readiness({
+    mysqlPool: deps.mysqlPool,
+    redis: [deps.redis, deps.bulkRedis],
+    settings: settings.report,
+    deployment: { id: deploymentId, check: deploymentCheck(deps.bulkRedis, config.REDIS_KEY_PREFIX, deploymentId) },
+  });
   countConnectionErrors(deps, metrics);
   timePoolLoads(deps, metrics);
   if (config.ADMIN_API_KEY === undefined && config.PERSISTER !== "only") {

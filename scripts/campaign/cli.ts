@@ -18,6 +18,7 @@ import { registerCancel } from "./commands/cancel.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerRedeem } from "./commands/redeem.js";
 import { registerRebuild } from "./commands/rebuild.js";
+import { registerTakeOverNamespace } from "./commands/take-over-namespace.js";
 
 const program = addGlobalOptions(new Command("campaign"))
   .description("Seed, inspect and export coupon campaigns of a running coupon service")
@@ -36,6 +37,7 @@ registerCancel(program);
 registerVerify(program);
 registerRedeem(program);
 registerRebuild(program);
+registerTakeOverNamespace(program);
 
 try {
   await program.parseAsync(process.argv);

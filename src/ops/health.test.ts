@@ -99,6 +99,7 @@ describe("/healthz and /readyz", () => {
       body: {
         status: "ready",
         checks: { mysql: "ok", migrations: "ok", redis: "ok" },
+        deployment: expect.stringMatching(/^[0-9a-f]{32}$/),
         // This test's own Redis runs without AOF: shown, not failing readiness (src/ops/settings-check.ts).
         settings: { redis: "unsafe", mysqlConnections: "ok", findings: [expect.stringMatching(/runs with appendonly no/)] },
       },

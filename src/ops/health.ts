@@ -10,6 +10,11 @@ export type ReadinessDeps = {
   redis: readonly RedisClient[];
   /** What the start-up check found about Redis's durability and MySQL's connection limit. */
   settings?: SettingsReport;
+  /**
+   * This deployment's id and a check that the Redis namespace still names it (deployment-identity.ts):
+   * resolves to a problem sentence when another deployment has taken the namespace.
+   */
+  deployment?: { id: string; check: () => Promise<string | undefined> };
 };
 
 export type ReadinessReport = {
@@ -22,6 +27,8 @@ export type ReadinessReport = {
    * instance that was allowed to start with them is as ready as it will get.
    */
   settings?: SettingsReport;
+  /** This deployment's id (code_allocator.deployment_id), the one its Redis namespace must name. */
+  deployment?: string;
 };
 
 /** A probe that takes longer than this counts as failed, in ms: a readiness probe must answer fast. */
@@ -93,7 +100,16 @@ export class Readiness {
         problems.push(`Redis is unreachable: ${reason(err)}.`);
       },
     );
-    await Promise.all([mysqlCheck, redisCheck]);
-    return { ready: problems.length === 0, problems, checks, settings: this.deps.settings };
+    const deployment = this.deps.deployment;
+    const deploymentCheck = deployment
+      ? withTimeout(deployment.check(), PROBE_TIMEOUT_MS, "Redis").then(
+          (problem) => {
+            if (problem) problems.push(problem);
+          },
+          () => undefined, // Redis itself failed: the redis check says so
+        )
+      : undefined;
+    await Promise.all([mysqlCheck, redisCheck, deploymentCheck]);
+    return { ready: problems.length === 0, problems, checks, settings: this.deps.settings, deployment: deployment?.id };
   }
 }

@@ -144,6 +144,7 @@ describe("at start", () => {
       expect(r.body).toEqual({
         status: "ready",
         checks: { mysql: "ok", migrations: "ok", redis: "ok" },
+        deployment: expect.stringMatching(/^[0-9a-f]{32}$/),
         settings: {
           redis: "unsafe",
           mysqlConnections: "warning",

@@ -2,7 +2,18 @@ import { ConnectError, Code } from "@connectrpc/connect";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isWellFormedCode } from "../codes/code-format.js";
-import { couponClient, createLoadedCampaign, waitForPersisted, type TestService } from "../testing/harness.js";
+import { runCli } from "../../scripts/campaign/run-cli.js";
+import { StartupError } from "../deps.js";
+import {
+  couponClient,
+  createLoadedCampaign,
+  dropNamespace,
+  startTestService,
+  testConfig,
+  testNamespace,
+  waitForPersisted,
+  type TestService,
+} from "../testing/harness.js";
 import { startTestServiceOnCluster } from "../testing/redis-cluster.js";
 import type { Cluster } from "ioredis";
 
@@ -53,5 +64,24 @@ describe("on a three-master Redis Cluster", () => {
       expect(new Set(rows.map((r) => r.code))).toEqual(new Set(codes));
       expect((await s.json.getCampaign({ campaignId })).couponCodes).toHaveLength(300);
     }
+  });
+
+  it("refuses a second deployment on the same namespace, until the CLI takes it over", async () => {
+    const other = { database: testNamespace().database, prefix: s.config.REDIS_KEY_PREFIX };
+    const onCluster = { REDIS_CLUSTER_NODES: s.config.REDIS_CLUSTER_NODES! };
+    const refused = await startTestService(onCluster, undefined, other).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StartupError);
+    expect((refused as Error).message).toContain(`REDIS_KEY_PREFIX="${other.prefix}" belongs to another deployment`);
+    const owner = await s.deps.bulkRedis.get(`${other.prefix}deployment`);
+    const config = testConfig(onCluster, other);
+    const done = await runCli("http://127.0.0.1:1", ["take-over-namespace", "--from", owner!], {
+      DATABASE_URL: config.DATABASE_URL,
+      REDIS_CLUSTER_NODES: onCluster.REDIS_CLUSTER_NODES,
+      REDIS_KEY_PREFIX: other.prefix,
+    });
+    expect(done).toMatchObject({ code: 0, stderr: "" });
+    const taker = await startTestService({ ...onCluster, PERSISTER: "off" }, undefined, other);
+    await taker.stop();
+    await dropNamespace(config);
   });
 });
