@@ -14,7 +14,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const KEY = "console-browser-admin-key-0123456789";
 const SCREENSHOT = fileURLToPath(new URL("../../test-results/console.png", import.meta.url));
 const TOTAL = 3000;
-const BURST = 1500;
+const BURST = 1000;
 
 function adminClient(url: string): Client<typeof CouponService> {
   const bearer: Interceptor = (next) => (req) => {
@@ -138,11 +138,11 @@ describe("the console in a real browser", () => {
 
   it("follows a burst live with GetCampaign's figures, draws its chart, and its Pause makes IssueCoupon refuse", async () => {
     needChromium();
-    // About 300 issues a second for five seconds, so the chart has a rate to draw.
+    // About 250 issues a second for four seconds, so the chart has a rate to draw.
     let sent = 0;
     const burst = (async () => {
       while (sent < BURST) {
-        const batch = Math.min(30, BURST - sent);
+        const batch = Math.min(25, BURST - sent);
         sent += batch;
         await Promise.all(Array.from({ length: batch }, () => s.json.issueCoupon({ campaignId })));
         await new Promise((r) => setTimeout(r, 100));
