@@ -8,6 +8,8 @@ import { runMigrations } from "./db/migrate.js";
 import { createRedis } from "./redis/client.js";
 import { RedisKeys } from "./redis/keys.js";
 import { registerScripts, type ScriptedRedis } from "./redis/scripts.js";
+import { RedisClock } from "./issue/redis-clock.js";
+import { RefusalMemo } from "./issue/refusal-memo.js";
 import type { IssueRateLimits } from "./issue/issue.js";
 
 /** Everything that holds a connection or a secret, built once at start and closed on shutdown. */
@@ -23,6 +25,10 @@ export type Deps = {
   keys: RedisKeys;
   codes: CodeGenerator;
   loader: PoolLoader;
+  /** Redis's clock as this process measures it, for local "not started" answers. */
+  redisClock: RedisClock;
+  /** Refusals this instance may answer without Redis (src/issue/refusal-memo.ts). */
+  refusals: RefusalMemo;
   /** Optional limits on IssueCoupon calls per user and per client address. */
   rateLimits: IssueRateLimits;
 };
@@ -85,11 +91,15 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     perIp: config.ISSUE_RATE_LIMIT_PER_IP,
     windowMs: config.ISSUE_RATE_LIMIT_WINDOW_MS,
   };
-  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader };
+  const redisClock = new RedisClock(redis);
+  redisClock.start();
+  const refusals = new RefusalMemo(bulkRedis, keys, redisClock, logger);
+  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader, redisClock, refusals };
 }
 
 /** Waits for pool loads in progress, then closes every connection. */
 export async function closeDeps(deps: Deps): Promise<void> {
+  deps.redisClock.stop();
   await deps.loader.idle();
   await Promise.allSettled([deps.redis.quit(), deps.bulkRedis.quit()]);
   await deps.mysqlPool.end();

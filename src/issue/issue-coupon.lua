@@ -22,7 +22,7 @@
     {-1}                  the campaign is not in Redis
     {-2}                  the pool is still loading
     {-3, start_ms}        before the start instant, by Redis's own clock
-    {-4}                  sold out
+    {-4, issued}          sold out, with `issued` codes issued in all
     {-5}                  paused (PauseCampaign)
     {-6}                  cancelled (CancelCampaign)
     {-7, end_ms}          at or after the end instant, by Redis's own clock
@@ -82,7 +82,7 @@ if allow and tonumber(issued or '0') >= tonumber(allow) and redis.call('LLEN', K
 
 -- Writes.
 local code = redis.call('LPOP', KEYS[2])
-if not code then return {-4} end
+if not code then return {-4, tonumber(issued or '0')} end
 local sequence = redis.call('HINCRBY', KEYS[1], 'issued', 1)
 if user ~= '' then redis.call('HSET', KEYS[3], user, code .. '|' .. sequence) end
 redis.call('XADD', KEYS[4], '*', 'c', code, 'u', user, 's', sequence, 't', now)

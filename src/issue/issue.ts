@@ -1,6 +1,7 @@
 import { AppError, notFound, unavailable } from "../errors.js";
 import type { Db } from "../db/client.js";
 import { rateLimitKey, type RedisKeys } from "../redis/keys.js";
+import type { RefusalMemo } from "./refusal-memo.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
 import { countIssues, findCampaign } from "../campaigns/repository.js";
 import { withMysql } from "../db/errors.js";
@@ -16,7 +17,7 @@ import {
 /** Optional per-caller limits on IssueCoupon calls; 0 turns a limit off. */
 export type IssueRateLimits = { perUser: number; perIp: number; windowMs: number };
 
-export type IssueDeps = { redis: ScriptedRedis; keys: RedisKeys; db: Db; rateLimits: IssueRateLimits };
+export type IssueDeps = { redis: ScriptedRedis; keys: RedisKeys; db: Db; rateLimits: IssueRateLimits; refusals: RefusalMemo };
 
 export type Caller = {
   /** "" for an anonymous caller. */
@@ -37,8 +38,12 @@ export type IssuedCoupon = {
  * Issues one coupon: a single EVALSHA of `issue-coupon.lua`, nothing else on the way. MySQL is
  * consulted only when Redis does not know the campaign, to tell "no such campaign" apart from
  * "its pool is not loaded". The script's return codes are decoded here and nowhere else.
+ * A refusal this instance already knows to be true (sold out, not started: RefusalMemo) costs
+ * no round trip at all.
  */
 export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: Caller): Promise<IssuedCoupon> {
+  const known = deps.refusals.refusal(campaignId, caller.userId);
+  if (known) throw known;
   const k = deps.keys.campaign(campaignId);
   const { perUser, perIp, windowMs } = deps.rateLimits;
   // With a limit off (the default) no counter key is built: the script ignores KEYS[5]/KEYS[6].
@@ -69,8 +74,10 @@ export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: C
     case -5:
       throw campaignPaused(campaignId);
     case -4:
+      deps.refusals.sawSoldOut(campaignId, reply[1] as number);
       throw campaignSoldOut(campaignId);
     case -3:
+      deps.refusals.sawNotStarted(campaignId, Number(reply[1]));
       throw campaignNotStarted(campaignId, Number(reply[1]));
     case -2:
       throw campaignLoading(campaignId);

@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { HoldersFilter } from "./holders-filter.js";
+
+describe("the holders filter", () => {
+  it("never says a holder holds nothing, and rarely says so of others", () => {
+    const holders = Array.from({ length: 100_000 }, (_, i) => `user-${i}@example.com`);
+    const filter = new HoldersFilter(holders.length);
+    for (const u of holders) filter.add(u);
+    expect(holders.filter((u) => !filter.mayHold(u))).toEqual([]);
+    const strangers = Array.from({ length: 100_000 }, (_, i) => `stranger-${i}`);
+    const falsePositives = strangers.filter((u) => filter.mayHold(u)).length;
+    expect(falsePositives / strangers.length).toBeLessThan(0.02);
+  });
+});

@@ -1,0 +1,105 @@
+import type { Logger } from "pino";
+import type { AppError } from "../errors.js";
+import type { RedisClient } from "../redis/client.js";
+import type { RedisKeys } from "../redis/keys.js";
+import { campaignNotStarted, campaignSoldOut } from "../lifecycle/errors.js";
+import { HoldersFilter } from "./holders-filter.js";
+import type { RedisClock } from "./redis-clock.js";
+
+/**
+ * What this instance already knows about campaigns that refuse, so that their refusals cost no
+ * Redis round trip: in a flash sale most calls arrive after the sell-out, or before the start.
+ * Only where it cannot be wrong:
+ *   - sold out: a pool never refills except through a rebuild, so "sold out" stays true; an
+ *     entry is trusted for at most one second after the Redis answer that made it, then the next
+ *     call asks Redis again (after a rebuild, an instance refuses for at most one more second);
+ *     an anonymous caller is refused from it, a named caller only when the holders filter says
+ *     they certainly hold no code (a holder always gets their code back from Redis);
+ *   - not started: only while Redis's clock, as this instance measures it (RedisClock), is
+ *     certainly before the start; close to the start instant Redis decides, as before.
+ * Each refusal is one prebuilt error, thrown again: nothing is allocated per refused call.
+ */
+const TRUST_MS = 1000;
+/** How far before the start a local "not started" stops: Redis decides the last stretch. */
+const START_MARGIN_MS = 100;
+
+type SoldOut = {
+  error: AppError;
+  /** performance.now() of the Redis answer this rests on. */
+  seenAt: number;
+  /** `issued` at the sell-out; the holders filter is built for exactly this count. */
+  issued: number;
+  holders: HoldersFilter | undefined;
+  building: boolean;
+};
+type NotStarted = { error: AppError; seenAt: number; startMs: number };
+
+export class RefusalMemo {
+  private readonly soldOut = new Map<number, SoldOut>();
+  private readonly notStarted = new Map<number, NotStarted>();
+
+  constructor(
+    private readonly bulkRedis: RedisClient,
+    private readonly keys: RedisKeys,
+    private readonly clock: RedisClock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The refusal this instance may give without Redis, or undefined: ask Redis. */
+  refusal(campaignId: number, userId: string): AppError | undefined {
+    const now = performance.now();
+    const sold = this.soldOut.get(campaignId);
+    if (sold && now - sold.seenAt < TRUST_MS) {
+      if (userId === "" || (sold.holders !== undefined && !sold.holders.mayHold(userId))) return sold.error;
+      return undefined;
+    }
+    const early = this.notStarted.get(campaignId);
+    if (early && now - early.seenAt < TRUST_MS && this.clock.certainlyBefore(early.startMs, START_MARGIN_MS)) return early.error;
+    return undefined;
+  }
+
+  /** Redis answered sold out, with `issued` codes issued in all. */
+  sawSoldOut(campaignId: number, issued: number): void {
+    this.notStarted.delete(campaignId);
+    const known = this.soldOut.get(campaignId);
+    if (known && known.issued === issued) {
+      known.seenAt = performance.now();
+      return;
+    }
+    const entry: SoldOut = { error: campaignSoldOut(campaignId), seenAt: performance.now(), issued, holders: undefined, building: false };
+    this.soldOut.set(campaignId, entry);
+    void this.buildHolders(campaignId, entry);
+  }
+
+  /** Redis answered not started, with the start instant by its clock. */
+  sawNotStarted(campaignId: number, startMs: number): void {
+    const known = this.notStarted.get(campaignId);
+    if (known && known.startMs === startMs) {
+      known.seenAt = performance.now();
+      return;
+    }
+    this.notStarted.set(campaignId, { error: campaignNotStarted(campaignId, startMs), seenAt: performance.now(), startMs });
+  }
+
+  /** Reads the holders once (HSCAN on the bulk connection, off the hot path) into a filter. */
+  private async buildHolders(campaignId: number, entry: SoldOut): Promise<void> {
+    if (entry.building) return;
+    entry.building = true;
+    try {
+      const filter = new HoldersFilter(entry.issued);
+      const users = this.keys.campaign(campaignId).users;
+      let cursor = "0";
+      do {
+        const [next, fields] = await this.bulkRedis.hscan(users, cursor, "COUNT", 2000);
+        for (let i = 0; i < fields.length; i += 2) filter.add(fields[i]!);
+        cursor = next;
+      } while (cursor !== "0");
+      // Only if nothing changed meanwhile (a rebuild that issued again makes a new entry).
+      if (this.soldOut.get(campaignId) === entry) entry.holders = filter;
+    } catch (err) {
+      this.logger.debug({ err, campaignId }, "could not read a sold-out campaign's holders; named callers keep asking Redis");
+    } finally {
+      entry.building = false;
+    }
+  }
+}
