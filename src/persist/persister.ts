@@ -6,7 +6,8 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
 import { parseIssueEvent, type IssueEvent, type RawStreamEntry } from "./stream-entry.js";
-import { describeStored, writeIssues, type AlarmKind, type IntegrityAlarm } from "./write-issues.js";
+import { isMysqlUnreachable } from "../db/errors.js";
+import { describeStored, UnrecordedIssueError, writeIssues, type AlarmKind, type IntegrityAlarm } from "./write-issues.js";
 
 export type PersisterOptions = {
   /** Entries per MySQL statement. */
@@ -53,9 +54,9 @@ export type PersisterDeps = { db: Db; redis: RedisClient; keys: RedisKeys; logge
  * down to what is not yet in MySQL, which is what GetCampaign merges for read-your-writes.
  *
  * One campaign that cannot be read or written (an id left in the active set without its stream,
- * a batch MySQL refuses) is skipped, logged and counted, and the pass goes on with the others;
- * only when every campaign of a pass fails on a MySQL or connection error (an outage) does the
- * pass fail and the loop back off.
+ * a batch MySQL refuses) is skipped, logged and counted, and the pass goes on with the others.
+ * An outage (MySQL or Redis unreachable, a timeout) fails the whole pass at once, and the loop
+ * backs off: every other campaign would meet it too.
  */
 export class Persister {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -103,22 +104,17 @@ export class Persister {
     const claimNow = Date.now() - this.lastClaimAt >= this.options.claimEveryMs;
     if (claimNow) this.lastClaimAt = Date.now();
     let written = 0;
-    let succeeded = 0;
-    let outage: unknown;
     for (const id of ids) {
       if (this.stopping) break;
       try {
         if (claimNow) written += await this.claimStale(id);
         written += await this.persistCampaign(id);
-        succeeded++;
         this.skipLog.delete(id);
       } catch (err) {
-        if (!isCampaignLocal(err)) outage ??= err;
+        if (isOutage(err)) throw err;
         this.skipCampaign(id, err);
       }
     }
-    // Nothing went through and MySQL or Redis itself failed: let the loop back off.
-    if (succeeded === 0 && outage !== undefined) throw outage;
     return written;
   }
 
@@ -269,9 +265,17 @@ export class Persister {
 }
 
 /**
- * A Redis reply error (NOGROUP: the stream or its group is gone; WRONGTYPE) concerns one
- * campaign's keys; a connection error, a timeout or a MySQL error may be an outage of everything.
+ * True for an error that every campaign would meet: MySQL or Redis unreachable or timing out,
+ * a Redis Cluster without a primary for a slot, anything unrecognised. False for an error about
+ * this campaign alone: a Redis reply about its keys (NOGROUP: the stream or its group is gone;
+ * WRONGTYPE), a statement MySQL refused for this batch, an issue that could not be recorded.
  */
-function isCampaignLocal(err: unknown): boolean {
-  return err instanceof ReplyError && /^(NOGROUP|WRONGTYPE)/.test(String((err as Error).message));
+function isOutage(err: unknown): boolean {
+  if (err instanceof UnrecordedIssueError) return false;
+  if (err instanceof ReplyError) return /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|BUSY)/.test(String((err as Error).message));
+  if (isMysqlUnreachable(err)) return true;
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { sqlState?: unknown }).sqlState !== undefined) return false;
+  }
+  return true;
 }

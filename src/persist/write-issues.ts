@@ -13,6 +13,11 @@ export type StoredIssue = { campaignId: number; sequence: number; code: string; 
 /** An issue that could not be recorded as it came, with the record that stands in its way. */
 export type IntegrityAlarm = { kind: AlarmKind; issue: IssueEvent; existing: StoredIssue };
 
+/** An issue MySQL neither took nor explains: the batch is left unacknowledged. */
+export class UnrecordedIssueError extends Error {
+  override readonly name = "UnrecordedIssueError";
+}
+
 export type WriteResult = {
   /** Alarms found in this batch (a redelivered batch finds its alarms again). */
   alarms: IntegrityAlarm[];
@@ -122,7 +127,7 @@ async function findAlarms(conn: PoolConnection, campaignId: number, events: read
     if (ofCode && ofCode !== atSequence) alarms.push({ kind: "code_reused", issue, existing: ofCode });
     if (!atSequence && !ofCode) {
       // Neither inserted nor in the way of anything: never acknowledge what MySQL does not hold.
-      throw new Error(`issue ${issue.sequence} (code ${issue.code}) of campaign ${campaignId} was not written and nothing collides with it`);
+      throw new UnrecordedIssueError(`issue ${issue.sequence} (code ${issue.code}) of campaign ${campaignId} was not written and nothing collides with it`);
     }
   }
   return alarms;
