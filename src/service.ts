@@ -11,6 +11,7 @@ import { LoadRecovery } from "./campaigns/resume-loads.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { OPEN_ADMIN_WARNING } from "./ops/admin-auth.js";
 import { Readiness } from "./ops/health.js";
+import { userIdentityOf } from "./rpc/user-identity.js";
 import { claimNamespace, deploymentCheck, loadDeploymentId, namespaceTakenMessage } from "./ops/deployment-identity.js";
 import { checkSettings, refusalMessage } from "./ops/settings-check.js";
 import { countConnectionErrors, MeteredPersister, timePoolLoads } from "./ops/instrument.js";
@@ -62,6 +63,13 @@ export async function startService(
   if (owner !== deploymentId) {
     await closeDeps(deps);
     throw new StartupError(namespaceTakenMessage(config.REDIS_KEY_PREFIX, deploymentId, owner));
+  }
+  try {
+    // Builds the user-token key now, so a key that does not parse fails the start, not a call.
+    userIdentityOf(config);
+  } catch (err) {
+    await closeDeps(deps);
+    throw new StartupError(`USER_TOKEN_PUBLIC_KEY cannot be used: ${(err as Error).message}`);
   }
   const metrics = new Metrics();
   const readiness = new Readiness({

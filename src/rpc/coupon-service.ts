@@ -24,14 +24,22 @@ import { clientIpKey } from "./client-ip.js";
 import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
 import { lifecycleMethods } from "./lifecycle-methods.js";
 import { adminKeyCheck } from "../ops/admin-auth.js";
+import { userIdentityOf } from "./user-identity.js";
 
 /**
  * IssueCoupon as one function of request message to response message, shared by the connect-es
  * router and the dedicated fast handler so both give the same answers and errors.
  */
-export async function handleIssueCoupon(deps: Deps, req: IssueCouponRequest, clientIp: string): Promise<IssueCouponResponse> {
+export async function handleIssueCoupon(
+  deps: Deps,
+  req: IssueCouponRequest,
+  clientIp: string,
+  authorization: string | undefined,
+): Promise<IssueCouponResponse> {
   const campaignId = validateCampaignId(req.campaignId);
-  const userId = validateUserId(req.userId);
+  // Without user tokens configured: the body's user_id, one map lookup and one comparison.
+  const identity = userIdentityOf(deps.config);
+  const userId = identity === undefined ? validateUserId(req.userId) : await identity.userOf(authorization, req.userId);
   const issued = await issueCoupon(deps, campaignId, { userId, ip: clientIp });
   return create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
 }
@@ -75,7 +83,8 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
       });
     },
 
-    issueCoupon: (req, ctx) => handleIssueCoupon(deps, req, ctx.values.get(clientIpKey)),
+    issueCoupon: (req, ctx) =>
+      handleIssueCoupon(deps, req, ctx.values.get(clientIpKey), ctx.requestHeader.get("authorization") ?? undefined),
 
     async rebuildCampaign(req) {
       const r = await rebuildCampaign(deps, validateCampaignId(req.campaignId));

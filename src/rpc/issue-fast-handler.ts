@@ -77,7 +77,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
 
   async function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
     try {
-      const out = await handleIssueCoupon(deps, req, res.socket?.remoteAddress ?? "");
+      const out = await handleIssueCoupon(deps, req, res.socket?.remoteAddress ?? "", res.req.headers.authorization);
       if (binary) send(res, 200, "application/proto", toBinary(IssueCouponResponseSchema, out));
       else send(res, 200, "application/json", toJsonString(IssueCouponResponseSchema, out));
       metrics.record(0, startedMs);
