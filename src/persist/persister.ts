@@ -10,7 +10,7 @@ import { isMysqlUnreachable } from "../db/errors.js";
 import { describeStored, UnrecordedIssueError, writeIssues, type AlarmKind, type IntegrityAlarm } from "./write-issues.js";
 
 export type PersisterOptions = {
-  /** Entries per MySQL statement. */
+  /** Entries per MySQL transaction (one multi-row INSERT). */
   batchSize: number;
   /** Longest sleep between polls when every stream is empty, in ms. */
   maxIdleMs: number;

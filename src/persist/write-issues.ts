@@ -51,7 +51,9 @@ export type WriteOptions = {
  * `INSERT IGNORE` (not `ON DUPLICATE KEY UPDATE`, which also hides a collision on the code under
  * another sequence) would also turn a value too long for its column into a warning, but every
  * field is bounded before it reaches the stream (codes 10 characters, user ids 128).
- * A deadlock (two persisters claiming overlapping entries) re-runs the whole transaction.
+ * A deadlock re-runs the whole transaction: two persisters writing overlapping entries (one claimed
+ * the other's), or two batches both raising their shared lock to update the campaign's
+ * quarantined count (step 4, only right after a rebuild).
  */
 export async function writeIssues(
   db: Db,
@@ -59,14 +61,13 @@ export async function writeIssues(
   events: readonly IssueEvent[],
   options: WriteOptions = {},
 ): Promise<WriteResult> {
-  const none: WriteResult = { alarms: [], newAlarms: { code_reused: 0, sequence_reused: 0 }, unquarantined: 0 };
-  if (events.length === 0) return none;
+  if (events.length === 0) return emptyResult();
   return retryOnDeadlock(async () => {
     const conn = await db.$client.getConnection();
     try {
       await conn.beginTransaction();
       try {
-        const result = await writeBatch(conn, campaignId, events, none);
+        const result = await writeBatch(conn, campaignId, events);
         await options.beforeCommit?.();
         await conn.commit();
         return result;
@@ -80,12 +81,11 @@ export async function writeIssues(
   });
 }
 
-async function writeBatch(
-  conn: PoolConnection,
-  campaignId: number,
-  events: readonly IssueEvent[],
-  none: WriteResult,
-): Promise<WriteResult> {
+function emptyResult(): WriteResult {
+  return { alarms: [], newAlarms: { code_reused: 0, sequence_reused: 0 }, unquarantined: 0 };
+}
+
+async function writeBatch(conn: PoolConnection, campaignId: number, events: readonly IssueEvent[]): Promise<WriteResult> {
   const [campaign] = await conn.query<RowDataPacket[]>("SELECT quarantined FROM campaigns WHERE id = ? LOCK IN SHARE MODE", [
     campaignId,
   ]);
@@ -94,7 +94,7 @@ async function writeBatch(
     "INSERT IGNORE INTO coupon_issues (campaign_id, sequence, code, user_id, issued_at) VALUES ?",
     [rows],
   );
-  const result = { ...none, newAlarms: { ...none.newAlarms } };
+  const result = emptyResult();
   if (inserted.affectedRows < events.length) {
     result.alarms = await findAlarms(conn, campaignId, events);
     for (const kind of ALARM_KINDS) result.newAlarms[kind] = await recordAlarms(conn, campaignId, kind, result.alarms);
