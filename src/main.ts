@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { StartupError } from "./deps.js";
 import { createLogger } from "./logger.js";
 import { startService } from "./service.js";
+import { listenForStop } from "./ops/shutdown.js";
 
 async function main(): Promise<void> {
   let config;
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
     runPrimary(config.WORKERS, logger, config.SHUTDOWN_TIMEOUT_MS);
     return;
   }
+  // Listening from the start: under a primary, a Ctrl-C that reaches the process group while this
+  // worker starts must not kill it; the primary's order to stop is taken once it serves.
+  const stopOrder = listenForStop({ underPrimary: cluster.isWorker, logger, exitNow: () => process.exit(1) });
   let service;
   try {
     service = await startService(config, logger);
@@ -35,16 +39,10 @@ async function main(): Promise<void> {
   logger.info({ url: service.url, persister: config.PERSISTER, issuePath: config.ISSUE_PATH }, "coupon service started");
   reportReady();
 
-  // SIGTERM (orchestrators) or SIGINT (Ctrl-C): stop gracefully, bounded by SHUTDOWN_TIMEOUT_MS.
-  // A second signal while stopping exits at once.
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal while shutting down; exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutting down");
+  // SIGTERM (orchestrators) or SIGINT (Ctrl-C), or the primary's order: stop gracefully, bounded
+  // by SHUTDOWN_TIMEOUT_MS (src/ops/shutdown.ts listenForStop).
+  void stopOrder.then((reason) => {
+    logger.info({ reason, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutting down");
     const force = setTimeout(() => {
       logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutdown took too long; exiting");
       process.exit(1);
@@ -57,11 +55,7 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  // A worker whose primary is gone must not live on unsupervised.
-  if (cluster.isWorker) process.on("disconnect", () => shutdown("primary gone"));
+  });
 }
 
 void main();

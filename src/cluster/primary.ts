@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { MetricsAggregator, type InstanceMetricsMessage } from "./instance-metrics.js";
+import { REPEATED_SIGNAL_MS, type StopOrder } from "../ops/shutdown.js";
 
 /** Messages a worker sends to the primary. */
 export type WorkerMessage = { type: "ready" } | InstanceMetricsMessage;
@@ -11,7 +12,8 @@ const MAX_RESTART_DELAY_MS = 10_000;
 /**
  * The primary process of `WORKERS > 1`: forks that many workers, each a full instance (HTTP on
  * the shared port, persister in the shared consumer group), restarts a worker that dies, and on
- * SIGTERM/SIGINT passes the signal on and exits once every worker has shut down gracefully.
+ * SIGTERM/SIGINT orders every worker to stop and exits once each has shut down gracefully; a
+ * second signal (not the same one delivered twice) makes them all exit at once.
  * A worker that fails before it was ever ready (MySQL or Redis unreachable at start) is not
  * restarted: its own message says what is wrong, and the primary exits non-zero.
  * It also aggregates the workers' metrics for /metrics (./instance-metrics.ts).
@@ -27,6 +29,7 @@ export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: n
   const metrics = new MetricsAggregator(() => serving);
 
   const fork = () => {
+    if (stopping) return; // a restart that was due when the stop began
     const w = cluster.fork();
     w.on("message", (m: WorkerMessage) => {
       if (m?.type === "ready") {
@@ -59,18 +62,35 @@ export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: n
     setTimeout(fork, delayMs);
   });
 
+  // Workers take their orders from here alone (src/ops/shutdown.ts listenForStop) and ignore the
+  // copy of a Ctrl-C the process group delivers them: docker and systemd's `mixed` mode signal
+  // the primary only, a terminal signals everyone, and each worker must hear one order either way.
+  let firstSignalMs: number | undefined;
+  const order = (o: StopOrder) => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(o);
+  };
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (firstSignalMs !== undefined) {
+      // The same Ctrl-C delivered twice (terminal and npm) is one; a person pressing it again is two.
+      if (Date.now() - firstSignalMs < REPEATED_SIGNAL_MS) return;
+      logger.warn({ signal }, "second signal while stopping; the workers exit now");
+      order({ type: "exit-now", reason: `second ${signal}` });
+      exitCode = 1;
+      setTimeout(() => process.exit(1), 1000).unref();
+      return;
+    }
+    firstSignalMs = Date.now();
+    if (stopping) return; // already stopping after a failed start
     stopping = true;
-    logger.info({ signal }, "passing the signal on to the workers");
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+    logger.info({ signal }, "telling the workers to stop");
+    order({ type: "stop", reason: signal });
     setTimeout(() => {
       logger.error("workers took too long to stop; exiting");
       process.exit(1);
     }, shutdownTimeoutMs + 2000).unref();
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
 
   for (let i = 0; i < workers; i++) fork();
   logger.info({ workers }, "started workers");

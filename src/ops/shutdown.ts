@@ -58,3 +58,64 @@ export async function waitForIssuesPersisted(
     await sleep(POLL_MS);
   }
 }
+
+/** What the cluster primary sends a worker: stop gracefully, or exit at once (a second Ctrl-C). */
+export type StopOrder = { type: "stop"; reason: string } | { type: "exit-now"; reason: string };
+
+/**
+ * A signal repeated within this long is the same stop delivered twice, not a person asking again,
+ * in ms: a terminal's Ctrl-C reaches the whole process group, and `npm start` forwards its own copy.
+ */
+export const REPEATED_SIGNAL_MS = 500;
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * Listens for the order to stop, from the moment it is called. Standalone (no cluster primary):
+ * SIGINT or SIGTERM; a second one, later than REPEATED_SIGNAL_MS after the first, exits at once.
+ * Under a primary, a worker takes its orders from the primary alone (`StopOrder` messages): the
+ * copies of SIGINT a process group delivers are ignored, so Ctrl-C cannot count twice and cut
+ * requests in flight; a primary that is gone is an order to stop. Resolves with the reason of
+ * the first order; `exitNow` is called for an order to exit at once.
+ */
+export function listenForStop(opts: {
+  underPrimary: boolean;
+  logger: { info(o: object, m: string): void; warn(o: object, m: string): void; debug(o: object, m: string): void };
+  exitNow: () => void;
+}): Promise<string> {
+  return new Promise((resolve) => {
+    let firstAtMs: number | undefined;
+    const stop = (reason: string) => {
+      if (firstAtMs === undefined) {
+        firstAtMs = Date.now();
+        resolve(reason);
+      }
+    };
+    if (opts.underPrimary) {
+      for (const signal of STOP_SIGNALS) {
+        process.on(signal, () => opts.logger.debug({ signal }, "signal ignored: a worker stops when its primary says so"));
+      }
+      process.on("message", (m: StopOrder) => {
+        if (m?.type === "stop") stop(m.reason);
+        else if (m?.type === "exit-now") {
+          opts.logger.warn({ reason: m.reason }, "the primary says exit now");
+          opts.exitNow();
+        }
+      });
+      // A worker whose primary is gone must not live on unsupervised.
+      process.on("disconnect", () => stop("primary gone"));
+      return;
+    }
+    for (const signal of STOP_SIGNALS) {
+      process.on(signal, () => {
+        if (firstAtMs === undefined) return stop(signal);
+        if (Date.now() - firstAtMs < REPEATED_SIGNAL_MS) {
+          opts.logger.debug({ signal }, "the same stop delivered twice; still stopping gracefully");
+          return;
+        }
+        opts.logger.warn({ signal }, "second signal while shutting down; exiting now");
+        opts.exitNow();
+      });
+    }
+  });
+}
