@@ -23,12 +23,31 @@ export type LoadDeps = {
   loadLeaseMs: number;
 };
 
-/** Test seam: awaited after the lease was renewed and before the step's first write. */
+/**
+ * Test seam: awaited before the step's first write, after the lease was renewed (renewals are
+ * spaced by a quarter of the lease: see `loadPool`).
+ */
 export type LoadStepHook = (campaignId: number, step: LoadStep, chunk: number) => Promise<void>;
 
-/** Codes per MySQL INSERT and per push: large enough to amortise round trips, small enough to
- * keep each statement well under max_allowed_packet (5,000 × ~40 B). */
-const CHUNK = 5000;
+/**
+ * Codes per Redis push (one push-codes.lua call, the unit of its marks and of the test seam's
+ * `chunk`). A push is cheap next to a MySQL batch: 5,000 codes are ~100 KB of arguments.
+ */
+const PUSH_CHUNK = 5000;
+/**
+ * Codes per MySQL batch (one statement, src/campaigns/repository.ts insertCodes): a multiple of
+ * PUSH_CHUNK; large enough that per-statement costs (setup, one commit and its redo fsync) vanish
+ * next to the rows, small enough for memory (~2 MB of codes and rows) and, in the multi-row
+ * INSERT fallback, for max_allowed_packet (50,000 × ~40 B).
+ */
+const BATCH = 10 * PUSH_CHUNK;
+/**
+ * MySQL batches written at once, each on its own pool connection. One at a time leaves MariaDB
+ * idle while the next is built and sent, and uses one of its threads; two keep it busy on both
+ * cores (docs/benchmarks-creation.md). Memory stays bounded whatever the campaign's size: at most
+ * this many batches, plus the one being generated, are held.
+ */
+const BATCHES_IN_FLIGHT = 2;
 
 export class LoadLeaseLost extends Error {
   override readonly name = "LoadLeaseLost";
@@ -44,17 +63,32 @@ export class LoadLeaseLost extends Error {
  * this load holds it, Redis's pool only under this load's fence. A loader that stalled past its
  * lease therefore cannot push into, finish, or set back the pool of the loader that took over.
  *
- * Chunks are pipelined: the next chunk is generated while the previous one is being written.
+ * Pipelined: up to BATCHES_IN_FLIGHT MySQL batches are written at once (INSERT IGNORE is
+ * idempotent and order-free, so they may finish in any order), while the Redis pushes form one
+ * chain, strictly in pool order, each chunk once (push-codes.lua refuses anything else). Progress
+ * is recorded in order too, for a batch only once it and every batch before it are in MySQL and
+ * in the pool, so `loaded` never overstates what is stored. The lease is renewed before a push
+ * when a quarter of it has passed since the last renewal or progress write (both refresh the
+ * heartbeat): a load never goes silent for long, without a MySQL commit per chunk.
  */
 export async function loadPool(deps: LoadDeps, campaign: CampaignRow, lease: LoadLease, beforeStep?: LoadStepHook): Promise<void> {
   const { db, bulkRedis, keys } = deps;
   const id = campaign.id;
+  const renewEveryMs = deps.loadLeaseMs / 4;
+  let heartbeatAt = -Infinity;
+  const lost = () => new LoadLeaseLost(`lost the load lease of campaign ${id}`);
   const renew = async (step: LoadStep, chunk: number) => {
-    if (!(await renewLoadLease(db, id, lease))) throw new LoadLeaseLost(`lost the load lease of campaign ${id}`);
+    const now = performance.now();
+    if (step === "finish" || now - heartbeatAt >= renewEveryMs) {
+      if (!(await renewLoadLease(db, id, lease))) throw lost();
+      heartbeatAt = now;
+    }
     await beforeStep?.(id, step, chunk);
   };
   const progress = async (loaded: number, status: "loading" | "ready") => {
-    if (!(await recordLoadProgress(db, id, lease, loaded, status))) throw new LoadLeaseLost(`lost the load lease of campaign ${id}`);
+    const now = performance.now();
+    if (!(await recordLoadProgress(db, id, lease, loaded, status))) throw lost();
+    heartbeatAt = now;
   };
   const k = keys.campaign(id);
   const total = campaign.totalCoupons;
@@ -69,18 +103,41 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow, lease: Loa
     allow,
   });
 
-  let inFlight: Promise<unknown> = Promise.resolve();
-  for (let first = 0, chunk = 0; first < total; first += CHUNK, chunk++) {
-    const n = Math.min(CHUNK, total - first);
-    const codes = deps.codes.codes(campaign.codeOffset + first, n);
-    await inFlight;
-    await renew("push", chunk);
-    const loaded = first + n;
-    inFlight = Promise.all([insertCodes(db, id, first + 1, codes), pushCodes(bulkRedis, k, lease.fence, first, loaded, codes)]).then(
-      () => progress(loaded, "loading"),
-    );
+  /** Pushes one batch's codes, chunk by chunk, in order; `chunk` numbers the first of them. */
+  const pushBatch = async (first: number, codes: readonly string[], chunk: number) => {
+    for (let at = 0; at < codes.length; at += PUSH_CHUNK, chunk++) {
+      const part = codes.slice(at, at + PUSH_CHUNK);
+      await renew("push", chunk);
+      await pushCodes(bulkRedis, k, lease.fence, first + at, first + at + part.length, part);
+    }
+  };
+
+  /** Each batch's end (stored, pushed, progress recorded), oldest first. */
+  const pending: Array<Promise<void>> = [];
+  let pushed: Promise<void> = Promise.resolve();
+  let recorded: Promise<void> = Promise.resolve();
+  try {
+    for (let first = 0, chunk = 0; first < total; first += BATCH, chunk += BATCH / PUSH_CHUNK) {
+      if (pending.length >= BATCHES_IN_FLIGHT) await pending.shift();
+      const n = Math.min(BATCH, total - first);
+      const codes = deps.codes.codes(campaign.codeOffset + first, n);
+      const stored = insertCodes(db, id, first + 1, codes);
+      const batchChunk = chunk;
+      // A failed push ends the chain: no later chunk is pushed after a gap.
+      pushed = pushed.then(() => pushBatch(first, codes, batchChunk));
+      const done = Promise.all([stored, pushed, recorded]).then(() => progress(first + n, "loading"));
+      // Awaited in turn below; marked handled now so a batch that fails while an older one is
+      // awaited is not an unhandled rejection.
+      done.catch(() => undefined);
+      recorded = done;
+      pending.push(done);
+    }
+    while (pending.length > 0) await pending.shift();
+  } catch (err) {
+    // No write of this load may still be running once it reports its failure.
+    await Promise.allSettled(pending);
+    throw err;
   }
-  await inFlight;
   await renew("finish", 0);
 
   try {
