@@ -1,32 +1,27 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { resolveOptions } from "../loadtest/options.js";
-import { formatSummary, type LoadtestReport } from "../loadtest/report.js";
 import { ControlClient } from "../loadtest/rpc/control-client.js";
-import { runLoadtest } from "../loadtest/run.js";
-import type { PersistProbe } from "../loadtest/verify/persist-drain.js";
-import { measureCeiling } from "./bare-ceiling.js";
 import { pidsNamed, withDescendants, type Measured, type PidGroups } from "./box-load.js";
 import { freePort, startNodeChild, type Child } from "./child-process.js";
 import { timeCreation, type CreationTiming } from "./creation-timing.js";
+import { measureIssueFigures } from "./issue-figures.js";
 import { describeMachine } from "./machine.js";
 import { renderBenchmarks, type BenchResults } from "./markdown.js";
-import { leastDisturbed, measured, type PhaseMarker } from "./measured.js";
-import { dropDatabase, mysqlPersistProbe } from "./mysql-probe.js";
+import { measured } from "./measured.js";
+import { dropDatabase } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
 
 /**
- * `npm run bench`: builds nothing itself (the npm script runs `npm run build` first), starts the
- * production build of the service in a database and Redis prefix of its own, and measures:
- * (a) a burst on a 100,000-coupon campaign with more callers than coupons, (b) the original seed
- * scenario, (c) the same generator against a bare node:http server, and the time to create
- * campaigns of 100,000 and 1,000,000 codes. Writes docs/benchmarks.md.
+ * `npm run bench`: builds nothing itself (the npm script runs `npm run build` first). First the
+ * IssueCoupon figures (./issue-figures.ts: throughput, latency, refusals and persistence of the
+ * production build against a bare node:http server, each service in a database and Redis prefix
+ * of its own), then the time to create campaigns of 100,000 and 1,000,000 codes on another such
+ * service. Writes docs/benchmarks.md. BENCH_GENERATOR=node|wrk picks the closed-loop generator.
  */
 const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../../" : "../../", import.meta.url));
 const MYSQL_URI = "mysql://root@127.0.0.1:3306";
 const REDIS_URL = "redis://127.0.0.1:6379";
 const DATABASE = "coupons_bench";
-const BURST = { coupons: 100_000, calls: 120_000, concurrency: 100 };
 const CREATION_SIZES = [100_000, 1_000_000];
 
 const say = (line: string) => console.error(`bench: ${line}`);
@@ -51,25 +46,10 @@ async function startBareServer(): Promise<Child> {
   return startNodeChild(`${ROOT}dist/scripts/bench/bare-server.js`, { PORT: String(port) }, `http://127.0.0.1:${port}`, "/", 10_000);
 }
 
-async function loadtest(url: string, flags: Record<string, string>, probe: PersistProbe, phase: PhaseMarker): Promise<LoadtestReport> {
-  say(`loadtest ${Object.entries(flags).map(([k, v]) => `--${k} ${v}`).join(" ")}`);
-  const report = await runLoadtest(resolveOptions({ url, ...flags }), { print: (l) => console.error(l), persistProbe: probe, phase });
-  console.error(formatSummary(report));
-  return report;
-}
+type Figures = Omit<BenchResults, "date" | "command" | "workers" | "machine" | "issue">;
 
-type Figures = Omit<BenchResults, "date" | "command" | "workers" | "machine">;
-
-/** Every figure of the bench, each on a quiet machine if one can be had. */
-async function takeFigures(service: Child, bare: Child, probe: PersistProbe, pids: () => PidGroups): Promise<Figures> {
-  const burstFlags = { scenario: "burst", coupons: String(BURST.coupons), calls: String(BURST.calls), concurrency: String(BURST.concurrency) };
-  // The burst and its ceiling are compared: they are taken (and retaken) together.
-  const [burst, ceiling] = await leastDisturbed("(a) burst and (c) ceiling", async () => [
-    await measured("(a) burst", pids, (phase) => loadtest(service.url, burstFlags, probe, phase)),
-    await measured("(c) ceiling: the same burst against a bare node:http server", pids, () => measureCeiling(bare.url, BURST.calls, BURST.concurrency)),
-  ] as const);
-  say(`ceiling: ${ceiling.value.throughputRps} calls/s, p50 ${ceiling.value.latencyMs.p50} ms, p99 ${ceiling.value.latencyMs.p99} ms`);
-  const [seed] = await leastDisturbed("(b) seed", async () => [await measured("(b) seed", pids, (phase) => loadtest(service.url, { scenario: "seed" }, probe, phase))] as const);
+/** The figures after IssueCoupon's, each on a quiet machine if one can be had. */
+async function takeFigures(service: Child, pids: () => PidGroups): Promise<Figures> {
   const client = new ControlClient(service.url);
   const creation: Array<Measured<CreationTiming>> = [];
   // Taken once each: every try adds its codes to the unique index, so a retry would measure a bigger table.
@@ -79,21 +59,22 @@ async function takeFigures(service: Child, bare: Child, probe: PersistProbe, pid
     say(timing.value.ms === null ? `${size} codes: ${timing.value.error}` : `${size} codes loaded in ${timing.value.ms} ms`);
   }
   await client.close();
-  return { burst, ceiling, seed, creation };
+  return { creation };
 }
 
 async function main(): Promise<number> {
   const machine = await describeMachine(MYSQL_URI, REDIS_URL);
   const prefix = `bench:${process.pid}:`;
   await dropDatabase(MYSQL_URI, DATABASE);
-  const service = await startService(prefix);
   const bare = await startBareServer();
-  const mysqlProbe = await mysqlPersistProbe(`${MYSQL_URI}/${DATABASE}`);
+  let service: Child | undefined;
+  /** Teardowns registered by the IssueCoupon figures (their services, a private Redis), newest first. */
+  const deferred: Array<() => Promise<void>> = [];
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      await mysqlProbe.close().catch(() => undefined);
-      await Promise.all([service.stop(), bare.stop()]);
+      for (const task of [...deferred].reverse()) await task().catch(() => undefined);
+      await Promise.all([service?.stop(), bare.stop()]);
       await dropDatabase(MYSQL_URI, DATABASE);
       await deleteKeysWithPrefix(REDIS_URL, prefix);
     })());
@@ -106,22 +87,33 @@ async function main(): Promise<number> {
   }
   // Resolved at the start of each figure: the service's workers exist by then.
   const pids = (): PidGroups => ({
-    service: withDescendants([service.process.pid ?? 0]),
+    service: withDescendants([service!.process.pid!]),
     redis: pidsNamed(["redis-server"]),
     mariadb: pidsNamed(["mariadbd"]),
     generator: [process.pid],
     bare: [bare.process.pid ?? 0],
   });
   try {
-    const figures = await takeFigures(service, bare, mysqlProbe.probe, pids);
+    // First, with services of their own and nothing else of the bench running beside them.
+    const issue = await measureIssueFigures({
+      root: ROOT,
+      mysqlUri: MYSQL_URI,
+      redisUrl: REDIS_URL,
+      bare: { url: bare.url, pid: bare.process.pid ?? 0 },
+      generator: process.env.BENCH_GENERATOR,
+      say,
+      defer: (task) => void deferred.push(task),
+    });
+    service = await startService(prefix);
+    const figures = await takeFigures(service, pids);
     // The service inherits our environment, so WORKERS=1 npm run bench measures one process.
     const workers = process.env.WORKERS ? `WORKERS=${process.env.WORKERS}` : `WORKERS default: one process per core, ${machine.cores}`;
     const command = process.env.WORKERS ? `WORKERS=${process.env.WORKERS} npm run bench` : "npm run bench";
-    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, ...figures });
+    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, issue, ...figures });
     mkdirSync(`${ROOT}docs`, { recursive: true });
     writeFileSync(`${ROOT}docs/benchmarks.md`, markdown);
     console.log(markdown);
-    return figures.burst.value.integrity.ok && figures.seed.value.integrity.ok ? 0 : 1;
+    return issue.violations.length === 0 ? 0 : 1;
   } finally {
     await cleanup();
   }
