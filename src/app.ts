@@ -6,7 +6,7 @@ import { consoleRoutes } from "./console/routes.js";
 import type { Readiness } from "./ops/health.js";
 import { readLiveFigures } from "./ops/live-figures.js";
 import type { Metrics } from "./ops/metrics.js";
-import { mountRpc } from "./rpc/mount.js";
+import { httpListener, mountRpc, type NodeHandler } from "./rpc/mount.js";
 
 /** What the operational routes read: built once per instance by `startService`. */
 export type Ops = {
@@ -16,8 +16,12 @@ export type Ops = {
   liveFeed: LiveFeed;
 };
 
-/** The HTTP surface: Connect RPC plus plain operational routes. */
-export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }> {
+/**
+ * The HTTP surface: Connect RPC plus plain operational routes. `app` is the hono app (for
+ * `app.request` in tests); `listener` is what the Node server runs, with IssueCoupon routed
+ * before hono (src/rpc/mount.ts).
+ */
+export function buildApp(deps: Deps, ops: Ops): { app: Hono<{ Bindings: HttpBindings }>; listener: NodeHandler } {
   const app = new Hono<{ Bindings: HttpBindings }>();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
@@ -47,7 +51,7 @@ export function buildApp(deps: Deps, ops: Ops): Hono<{ Bindings: HttpBindings }>
   });
   app.get("/console/", (c) => c.redirect("/console"));
   app.route("/console", consoleRoutes({ adminApiKey: deps.config.ADMIN_API_KEY, feed: ops.liveFeed }));
-  mountRpc(app, deps, ops.metrics);
+  const issueFast = mountRpc(app, deps, ops.metrics);
   app.notFound((c) => c.json({ error: "not found" }, 404));
-  return app;
+  return { app, listener: httpListener(app, issueFast) };
 }

@@ -1,6 +1,5 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
@@ -111,10 +110,11 @@ export async function startService(
   let server: Server | undefined;
   let url: string | undefined;
   if (config.PERSISTER !== "only") {
-    const app = buildApp(deps, { metrics, readiness, liveFeed });
+    const { listener } = buildApp(deps, { metrics, readiness, liveFeed });
     server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s as Server));
-      (s as Server).once("error", reject);
+      const s = createServer(listener);
+      s.once("error", reject);
+      s.listen(config.PORT, config.HOST, () => resolve(s));
     });
     server.keepAliveTimeout = 65_000;
     const addr = server.address() as AddressInfo;

@@ -88,7 +88,7 @@ describe("the console's live feed", () => {
         return read(ids);
       },
     });
-    const app = buildApp(s.deps, { metrics: s.metrics, readiness: s.readiness, liveFeed: feed });
+    const { app } = buildApp(s.deps, { metrics: s.metrics, readiness: s.readiness, liveFeed: feed });
     const listening = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
     await new Promise((r) => listening.once("listening", r));
     server = listening;

@@ -44,16 +44,21 @@ export type IssuedCoupon = {
 export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: Caller): Promise<IssuedCoupon> {
   const known = deps.refusals.refusal(campaignId, caller.userId);
   if (known) throw known;
-  const k = deps.keys.campaign(campaignId);
+  const k = deps.keys.campaignCached(campaignId);
   const { perUser, perIp, windowMs } = deps.rateLimits;
-  // With a limit off (the default) no counter key is built: the script ignores KEYS[5]/KEYS[6].
   const userLimit = perUser > 0 && caller.userId !== "" ? perUser : 0;
   const ipLimit = perIp > 0 && caller.ip !== "" ? perIp : 0;
-  const userRate = userLimit > 0 ? rateLimitKey(k, "user", caller.userId) : k.meta;
-  const ipRate = ipLimit > 0 ? rateLimitKey(k, "ip", caller.ip) : k.meta;
   let reply: unknown[];
   try {
-    reply = await deps.redis.issueCoupon(k.meta, k.pool, k.users, k.stream, userRate, ipRate, caller.userId, userLimit, ipLimit, windowMs);
+    if (userLimit === 0 && ipLimit === 0) {
+      // No limit applies (the default): the four campaign keys and the user, nothing more.
+      reply = await deps.redis.issueCoupon(k.meta, k.pool, k.users, k.stream, caller.userId);
+    } else {
+      // A limit that is off gets no counter key: the script ignores KEYS[5]/KEYS[6] then.
+      const userRate = userLimit > 0 ? rateLimitKey(k, "user", caller.userId) : k.meta;
+      const ipRate = ipLimit > 0 ? rateLimitKey(k, "ip", caller.ip) : k.meta;
+      reply = await deps.redis.issueCouponLimited(k.meta, k.pool, k.users, k.stream, userRate, ipRate, caller.userId, userLimit, ipLimit, windowMs);
+    }
   } catch (err) {
     throw unavailable("the coupon pool (Redis) is unavailable; try again shortly", err);
   }

@@ -25,7 +25,21 @@ export function rateLimitKey(campaign: CampaignKeys, kind: "user" | "ip", who: s
 }
 
 export class RedisKeys {
+  /** The hot path's keys, built once per campaign (bounded: cleared when it grows past 4,096). */
+  private readonly byCampaign = new Map<number, CampaignKeys>();
+
   constructor(private readonly prefix: string) {}
+
+  /** `campaign(id)`, kept: IssueCoupon asks for the same few campaigns' keys on every call. */
+  campaignCached(id: number): CampaignKeys {
+    let k = this.byCampaign.get(id);
+    if (k === undefined) {
+      if (this.byCampaign.size >= 4096) this.byCampaign.clear();
+      k = this.campaign(id);
+      this.byCampaign.set(id, k);
+    }
+    return k;
+  }
 
   campaign(id: number | bigint | string): CampaignKeys {
     const base = `${this.prefix}cp:{${id}}:`;

@@ -10,7 +10,9 @@ import type { RedisClient } from "./client.js";
 type ScriptDef = { name: string; numberOfKeys?: number; file: URL };
 
 const SCRIPTS: readonly ScriptDef[] = [
-  { name: "issueCoupon", numberOfKeys: 6, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  // One script, two arities: without rate limits IssueCoupon sends only the four campaign keys.
+  { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  { name: "issueCouponLimited", numberOfKeys: 6, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
   { name: "startFill", file: new URL("../campaigns/start-fill.lua", import.meta.url) },
@@ -21,7 +23,8 @@ const SCRIPTS: readonly ScriptDef[] = [
 
 /** Raw replies; decoded by the module that owns each script. */
 export type ScriptCommands = {
-  issueCoupon(
+  issueCoupon(meta: string, pool: string, users: string, stream: string, userId: string): Promise<unknown[]>;
+  issueCouponLimited(
     meta: string,
     pool: string,
     users: string,

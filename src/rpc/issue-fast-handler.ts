@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
-import { fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { fromBinary, fromJsonString, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { codeToString, parseContentType } from "@connectrpc/connect/protocol-connect";
 import type { Deps } from "../deps.js";
@@ -11,6 +11,7 @@ import { READ_MAX_BYTES, type ConnectNodeHandler } from "./connect-handler.js";
 import { handleIssueCoupon } from "./coupon-service.js";
 import { connectCodeOf, httpStatusOf } from "./errors.js";
 import { strictJsonText } from "./strict-json.js";
+import { readIssueRequest, writeIssueResponse } from "./issue-json.js";
 
 /**
  * IssueCoupon's dedicated handler: the Connect unary protocol for this one method, without
@@ -67,9 +68,11 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
 
   function decode(body: Buffer, binary: boolean): IssueCouponRequest | undefined {
     try {
-      return binary
-        ? fromBinary(IssueCouponRequestSchema, body)
-        : fromJsonString(IssueCouponRequestSchema, strictJsonText(IssueCouponRequestSchema, body), jsonReadOptions);
+      if (binary) return fromBinary(IssueCouponRequestSchema, body);
+      return (
+        readIssueRequest(body) ??
+        fromJsonString(IssueCouponRequestSchema, strictJsonText(IssueCouponRequestSchema, body), jsonReadOptions)
+      );
     } catch {
       return undefined;
     }
@@ -79,7 +82,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
     try {
       const out = await handleIssueCoupon(deps, req, res.socket?.remoteAddress ?? "", res.req.headers.authorization);
       if (binary) send(res, 200, "application/proto", toBinary(IssueCouponResponseSchema, out));
-      else send(res, 200, "application/json", toJsonString(IssueCouponResponseSchema, out));
+      else send(res, 200, "application/json", writeIssueResponse(out.couponCode, out.sequence));
       metrics.record(0, startedMs);
     } catch (err) {
       sendError(res, err);
