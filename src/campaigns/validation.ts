@@ -63,10 +63,14 @@ function validateEndTime(endTimeMs: number | undefined, startTimeMs: number, now
   return endTimeMs;
 }
 
+const MAX_CAMPAIGN_ID = BigInt(Number.MAX_SAFE_INTEGER);
+/** Whitespace as String.prototype.trim sees it; a test allocates nothing, a trim() would. */
+const ONLY_WHITESPACE = /^\s+$/;
+
 /** Campaign ids are positive; 0 is what an absent field decodes to. */
 export function validateCampaignId(id: bigint): number {
   if (id <= 0n) throw invalidArgument(`campaign_id must be a positive integer, got ${id}`);
-  if (id > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument(`campaign_id ${id} is out of range`);
+  if (id > MAX_CAMPAIGN_ID) throw invalidArgument(`campaign_id ${id} is out of range`);
   return Number(id);
 }
 
@@ -79,7 +83,7 @@ export function validateUserId(userId: string): string {
   }
   // Ids are opaque (never trimmed or normalised: two spellings are two users, as in connect-go),
   // but one made only of whitespace is a client bug, not a user; empty still means anonymous.
-  if (userId.length > 0 && userId.trim() === "") {
+  if (userId.length > 0 && ONLY_WHITESPACE.test(userId)) {
     throw invalidArgument("user_id must not be only whitespace (leave it empty for an anonymous caller)");
   }
   return userId;
