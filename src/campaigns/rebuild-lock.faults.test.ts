@@ -8,6 +8,7 @@ import {
   stopTestService,
   TEST_REDIS_URL,
   testNamespace,
+  waitFor,
   waitForPersisted,
   type TestService,
 } from "../testing/harness.js";
@@ -77,6 +78,48 @@ describe("ten concurrent rebuilds of one lost campaign on two instances", () => 
       fault: "ten concurrent rebuilds of one lost campaign on two instances, `src/campaigns/rebuild-lock.faults.test.ts`",
       behaviour: "exactly one rebuilds (GET_LOCK held on one dedicated connection, preconditions checked again under it); nine refused `failed_precondition`; no code twice in the pool",
       calls: 10,
+      issued: 20,
+      duplicates: pool.length - new Set(pool).size,
+      lostOwners: 0,
+    });
+  });
+
+  it("a rebuild whose lock connection is lost stops before its next write, and a new rebuild completes the campaign", async () => {
+    const { campaignId } = await createLoadedCampaign(a.json, { total: TOTAL });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => a.json.issueCoupon({ campaignId, userId: `v${i}` })));
+    await waitForPersisted(a.json, campaignId);
+    const k = a.deps.keys.campaign(campaignId);
+    await direct.del(k.meta, k.pool, k.users, k.stream);
+
+    const rebuilding = a.json.rebuildCampaign({ campaignId }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    // The connection that holds the lock, as MySQL sees it; killing it takes the lock away.
+    const holder = await waitFor("the rebuild to hold its lock", async () => {
+      const [rows] = (await b.deps.db.$client.query("SELECT IS_USED_LOCK(?) AS id", [`coupons_rebuild_${campaignId}`])) as unknown as [
+        Array<{ id: number | null }>,
+      ];
+      return rows[0]?.id ?? undefined;
+    }, 10_000, 2);
+    await b.deps.db.$client.query(`KILL ${Number(holder)}`);
+    const err = await rebuilding;
+    expect(err?.code).toBe(Code.Unavailable);
+    expect(err?.rawMessage).toMatch(/lost the rebuild lock of campaign \d+.*rebuild again|MySQL\) is unavailable/);
+
+    // Nothing was issued from the half-filled pool, and the rebuild can simply run again.
+    const meta = await direct.hgetall(k.meta);
+    if (meta.state) expect(meta).toMatchObject({ state: "loading", fill: "rebuild" });
+    const again = await b.json.rebuildCampaign({ campaignId });
+    const pool = await direct.lrange(k.pool, 0, -1);
+    expect(new Set(pool).size).toBe(pool.length);
+    expect(BigInt(pool.length)).toBe(again.reloaded);
+    const books = await a.json.verifyCampaign({ campaignId });
+    expect(books.ok, books.problems.join("; ")).toBe(true);
+    recordFault({
+      fault: "the MySQL connection holding a rebuild's lock is killed mid-rebuild, `src/campaigns/rebuild-lock.faults.test.ts`",
+      behaviour: "the rebuild stops before its next write (`unavailable`, the pool left in `loading`, nothing issued from it); a second rebuild completes the campaign, no code twice",
+      calls: 2,
       issued: 20,
       duplicates: pool.length - new Set(pool).size,
       lostOwners: 0,
