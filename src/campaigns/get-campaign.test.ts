@@ -2,7 +2,13 @@ import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { CampaignState, CouponService } from "../gen/couponpb/coupon_pb.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  CampaignState,
+  CouponService,
+  GetCampaignRequestSchema,
+  GetCampaignResponseSchema,
+} from "../gen/couponpb/coupon_pb.js";
 import { CampaignReader } from "./get-campaign.js";
 import { Persister } from "../persist/persister.js";
 import {
@@ -130,6 +136,28 @@ describe("GetCampaign under concurrent readers", () => {
       expect(codes.slice(0, before.length)).toEqual(before);
     }
     expect(reader.snapshotsTaken).toBeLessThan(reads.length);
+  });
+});
+
+describe("GetCampaign's binary answer", () => {
+  it("decodes to the same answer protobuf encodes, the same length, listing what the JSON answer lists", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 60 });
+    await burst(campaignId, 40);
+    const json = await s.json.getCampaign({ campaignId });
+    const res = await fetch(`${s.url}/couponpb.CouponService/GetCampaign`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: toBinary(GetCampaignRequestSchema, create(GetCampaignRequestSchema, { campaignId })),
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const decoded = fromBinary(GetCampaignResponseSchema, bytes);
+    expect(decoded.couponCodes).toEqual(json.couponCodes);
+    expect(decoded.couponCodes).toHaveLength(40);
+    // Fields in field-number order, exactly as toBinary writes a message listing the codes.
+    const plain = create(GetCampaignResponseSchema, { campaign: decoded.campaign, couponCodes: json.couponCodes });
+    const reordered = toBinary(GetCampaignResponseSchema, plain);
+    expect(bytes.length).toBe(reordered.length);
+    expect(fromBinary(GetCampaignResponseSchema, reordered)).toEqual(decoded);
   });
 });
 

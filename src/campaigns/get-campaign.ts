@@ -1,3 +1,4 @@
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { readCampaignView, readCampaignWithCodes, type CampaignView, type SnapshotDeps } from "./campaign-snapshot.js";
 
 export type CampaignAnswer = {
@@ -36,6 +37,8 @@ export class CampaignReader {
   private readonly waitingForBuild: Array<() => void> = [];
   /** The tail of the answer queue: callers of a big answer take turns (see `takeTurn`). */
   private turn: Promise<void> = Promise.resolve();
+  /** Each shared snapshot's codes in protobuf binary, encoded once for all its callers. */
+  private readonly encoded = new WeakMap<readonly string[], Uint8Array>();
 
   constructor(
     private readonly deps: SnapshotDeps,
@@ -52,6 +55,26 @@ export class CampaignReader {
     // one turn each, with I/O (IssueCoupon) served between turns.
     await this.takeTurn();
     return snapshot;
+  }
+
+  /**
+   * The codes as the bytes of field 2 (`repeated string coupon_codes`) of GetCampaignResponse,
+   * less the first tag byte, encoded once per snapshot: protobuf-es writes a message's unknown
+   * fields as `tag + raw bytes`, so an answer that carries these as `$unknown` field 2 is the
+   * same bytes on the wire as one listing the codes, at the cost of one copy (~1 ms for 100,000
+   * codes) instead of encoding each code again for each caller (~23 ms). Binary answers only:
+   * JSON answers list the codes themselves.
+   */
+  encodedCodes(codes: readonly string[]): Uint8Array {
+    let bytes = this.encoded.get(codes);
+    if (bytes === undefined) {
+      const w = new BinaryWriter();
+      for (const code of codes) w.tag(2, WireType.LengthDelimited).string(code);
+      // Field 2, length-delimited, is one tag byte (0x12): the writer of $unknown writes it.
+      bytes = w.finish().subarray(1);
+      this.encoded.set(codes, bytes);
+    }
+    return bytes;
   }
 
   private join(id: number): Promise<{ view: CampaignView; codes: string[] }> {

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { readIssuesPage } from "../campaigns/campaign-snapshot.js";
 import { CampaignReader } from "../campaigns/get-campaign.js";
@@ -76,11 +77,17 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
       // stays open to a campaign's public (and an Authorization header may carry a user token).
       const withCodes = !req.omitCodes && mayListCodes(ctx.requestHeader.get("authorization"));
       const { view, codes } = await reader.read(id, withCodes);
-      return create(GetCampaignResponseSchema, {
-        campaign: toPbCampaign(view),
-        couponCodes: codes ? (codes as string[]) : [],
-        codesOmitted: codes === undefined,
-      });
+      const answer = create(GetCampaignResponseSchema, { campaign: toPbCampaign(view), codesOmitted: codes === undefined });
+      if (codes === undefined || codes.length === 0) return answer;
+      // A binary answer carries the snapshot's codes encoded once for all its callers
+      // (CampaignReader.encodedCodes): same bytes on the wire, no per-caller encoding.
+      const contentType = ctx.requestHeader.get("content-type") ?? "";
+      if (contentType !== "" && !contentType.includes("json")) {
+        answer.$unknown = [{ no: 2, wireType: WireType.LengthDelimited, data: reader.encodedCodes(codes) }];
+      } else {
+        answer.couponCodes = codes as string[];
+      }
+      return answer;
     },
 
     issueCoupon: (req, ctx) =>
