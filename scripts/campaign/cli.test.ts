@@ -107,7 +107,8 @@ describe("npm run campaign", () => {
     const lines = readFileSync(out, "utf8").trimEnd().split("\n");
     expect(lines[0]).toBe("code,user_id,issued_at,sequence");
     const rows = lines.slice(1);
-    const fromService = (await s.json.getCampaign({ campaignId })).couponCodes;
+    // The codes are the admin's to read: GetCampaign lists them to a caller with the key.
+    const fromService = (await s.json.getCampaign({ campaignId }, { headers: { authorization: `Bearer ${KEY}` } })).couponCodes;
     expect(rows).toHaveLength(fromService.length);
     expect(rows.map((l) => l.split(",")[0])).toEqual(fromService);
     expect(fromService).toEqual(issued);
