@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ControlClient } from "../loadtest/rpc/control-client.js";
-import { pidsNamed, withDescendants, type Measured, type PidGroups } from "./box-load.js";
+import { pidsNamed, withDescendants, type PidGroups } from "./box-load.js";
 import { freePort, startNodeChild, type Child } from "./child-process.js";
-import { timeCreation, type CreationTiming } from "./creation-timing.js";
+import { measureCreationFigures } from "./creation-figures.js";
 import { measureIssueFigures } from "./issue-figures.js";
 import { describeMachine } from "./machine.js";
 import { renderBenchmarks, type BenchResults } from "./markdown.js";
-import { measured } from "./measured.js";
 import { dropDatabase } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
 
@@ -22,7 +21,8 @@ const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../.
 const MYSQL_URI = "mysql://root@127.0.0.1:3306";
 const REDIS_URL = "redis://127.0.0.1:6379";
 const DATABASE = "coupons_bench";
-const CREATION_SIZES = [100_000, 1_000_000];
+/** `npm run bench -- --creation-10m` adds the 10,000,000-code creation (minutes; off by default). */
+const CREATION_10M = process.argv.includes("--creation-10m");
 
 const say = (line: string) => console.error(`bench: ${line}`);
 
@@ -48,18 +48,25 @@ async function startBareServer(): Promise<Child> {
 
 type Figures = Omit<BenchResults, "date" | "command" | "workers" | "machine" | "issue">;
 
-/** The figures after IssueCoupon's, each on a quiet machine if one can be had. */
-async function takeFigures(service: Child, pids: () => PidGroups): Promise<Figures> {
+/** The figures after IssueCoupon's: campaign creation and Redis memory (./creation-figures.ts). */
+async function takeFigures(service: Child, prefix: string, pids: () => PidGroups): Promise<Figures> {
   const client = new ControlClient(service.url);
-  const creation: Array<Measured<CreationTiming>> = [];
-  // Taken once each: every try adds its codes to the unique index, so a retry would measure a bigger table.
-  for (const size of CREATION_SIZES) {
-    const timing = await measured(`creating a campaign of ${size} codes`, pids, () => timeCreation(client, size));
-    creation.push(timing);
-    say(timing.value.ms === null ? `${size} codes: ${timing.value.error}` : `${size} codes loaded in ${timing.value.ms} ms`);
+  try {
+    const creation = await measureCreationFigures({
+      root: ROOT,
+      client,
+      service: { url: service.url, pid: service.process.pid ?? 0 },
+      pids,
+      databaseUrl: `${MYSQL_URI}/${DATABASE}`,
+      redisUrl: REDIS_URL,
+      prefix,
+      say,
+      tenMillion: CREATION_10M,
+    });
+    return { creation };
+  } finally {
+    await client.close();
   }
-  await client.close();
-  return { creation };
 }
 
 async function main(): Promise<number> {
@@ -105,7 +112,7 @@ async function main(): Promise<number> {
       defer: (task) => void deferred.push(task),
     });
     service = await startService(prefix);
-    const figures = await takeFigures(service, pids);
+    const figures = await takeFigures(service, prefix, pids);
     // The service inherits our environment, so WORKERS=1 npm run bench measures one process.
     const workers = process.env.WORKERS ? `WORKERS=${process.env.WORKERS}` : `WORKERS default: one process per core, ${machine.cores}`;
     const command = process.env.WORKERS ? `WORKERS=${process.env.WORKERS} npm run bench` : "npm run bench";

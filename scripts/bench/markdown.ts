@@ -1,5 +1,5 @@
-import type { Measured } from "./box-load.js";
-import type { CreationTiming } from "./creation-timing.js";
+import type { CreationFigures } from "./creation-figures.js";
+import { renderCreation } from "./creation-markdown.js";
 import type { IssueFigures } from "./issue-figures.js";
 import { renderIssueFigures } from "./issue-markdown.js";
 import type { Machine } from "./machine.js";
@@ -12,13 +12,9 @@ export type BenchResults = {
   machine: Machine;
   /** IssueCoupon against the bare node:http server (./issue-figures.ts). */
   issue: IssueFigures;
-  creation: Array<Measured<CreationTiming>>;
+  /** Campaign creation against a bare LOAD DATA, and Redis memory per code (./creation-figures.ts). */
+  creation: CreationFigures;
 };
-
-const fmt = (n: number) => n.toLocaleString("en-US");
-const load = (m: Measured<unknown>) => (m.load ? `${m.load.boxBusyPct} % / ${m.load.foreignPct} %` : "n/a");
-
-const creationTime = (c: CreationTiming) => (c.ms === null ? `not loaded: ${c.error}` : `${(c.ms / 1000).toFixed(2)} s`);
 
 /** docs/benchmarks.md: the figures of one `npm run bench`, with what they were measured on. */
 export function renderBenchmarks(b: BenchResults): string {
@@ -41,14 +37,6 @@ export function renderBenchmarks(b: BenchResults): string {
     "",
     ...renderIssueFigures(b.issue),
     "",
-    "## Campaign creation",
-    "",
-    "From CreateCampaign to a loaded pool (every code generated, written to MySQL and pushed to Redis), polled through",
-    "GetCampaign every 50 ms.",
-    "",
-    "| codes | time | codes/s | busy / foreign |",
-    "|---|---|---|---|",
-    ...b.creation.map((c) => `| ${fmt(c.value.coupons)} | ${creationTime(c.value)} | ${c.value.codesPerSecond === null ? "–" : fmt(c.value.codesPerSecond)} | ${load(c)} |`),
-    "",
+    ...renderCreation(b.creation),
   ].join("\n");
 }
