@@ -48,6 +48,7 @@ export function exampleIssueFigures(): IssueFigures {
   return {
     generator: { closedLoop: "wrk debian/4.1.0-3+b2 [epoll], 2 threads, scripts/bench/wrk-issue.lua", name: "wrk", openLoop: "Node, scripts/bench/open-loop-rate.ts" },
     rounds: 3,
+    latencyRounds: 3,
     connections: 100,
     runMs: { throughput: 5_000, latency: 5_000, refusal: 3_000 },
     generators: { wrk: [closedRun(20_000, 4, 30)], node: [closedRun(16_000, 5, 40)] },

@@ -21,13 +21,15 @@ import { fsyncsBetween, redisServerVersion, startPrivateRedis, type PrivateRedis
 export type BenchTiming = {
   /** Rounds of every alternating comparison; medians of these are reported. */
   rounds: number;
+  /** Rounds of the open-loop latency runs: more and shorter, since a tail is what a busy moment spoils. */
+  latencyRounds: number;
   throughputMs: number;
   latencyMs: number;
   refusalMs: number;
   warmupMs: number;
   burstCoupons: number;
 };
-export const DEFAULT_TIMING: BenchTiming = { rounds: 3, throughputMs: 5_000, latencyMs: 5_000, refusalMs: 3_000, warmupMs: 2_000, burstCoupons: 100_000 };
+export const DEFAULT_TIMING: BenchTiming = { rounds: 3, latencyRounds: 5, throughputMs: 5_000, latencyMs: 4_000, refusalMs: 3_000, warmupMs: 2_000, burstCoupons: 100_000 };
 /** Closed-loop connections, as the issue's reference measurement (wrk -c100). */
 export const CONNECTIONS = 100;
 /** Open loop: enough connections that none is waited for at half the maximum rate. */
@@ -36,6 +38,9 @@ const HOLDERS = 1_000;
 /** The longest the bench waits for the persister to write a run's owners, in ms. */
 const PERSIST_TIMEOUT_MS = 120_000;
 const POLL_MS = 25;
+/** Before each round: wait at most this long for the machine to be at most this busy. */
+const ROUND_QUIET_BUSY_PCT = 30;
+const ROUND_QUIET_WAIT_MS = 5_000;
 
 /** The machine during one run: busy and foreign shares of the whole machine, CPU time per part. */
 export type RunLoad = { wallMs: number; boxBusyPct: number; foreignPct: number; cpuMs: Record<string, number> };
@@ -49,7 +54,11 @@ export type ThroughputRun = ClosedLoopResult & {
   /** appendfsync always: the fsyncs its Redis did during the run (scripts/bench/private-redis.ts). */
   fsyncs?: number;
 };
-export type LatencyRun = OpenLoopResult & { load: RunLoad | null };
+export type LatencyRun = OpenLoopResult & {
+  load: RunLoad | null;
+  /** appendfsync always: the fsyncs its Redis did during the run. */
+  fsyncs?: number;
+};
 
 export type BurstFigure = {
   coupons: number;
@@ -77,6 +86,7 @@ export type DrainFigure = {
 export type IssueFigures = {
   generator: { closedLoop: string; name: "wrk" | "node"; openLoop: string };
   rounds: number;
+  latencyRounds: number;
   connections: number;
   runMs: { throughput: number; latency: number; refusal: number };
   /** wrk and the Node client in turn against the bare server (only when wrk is installed). */
@@ -175,7 +185,7 @@ async function issueToHolders(url: string, campaignId: string, tag: string, coun
 
 export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFigures> {
   const say = o.say;
-  const { rounds: ROUNDS, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS, refusalMs: REFUSAL_MS, warmupMs: WARMUP_MS, burstCoupons: BURST_COUPONS } = { ...DEFAULT_TIMING, ...o.timing };
+  const { rounds: ROUNDS, latencyRounds: LATENCY_ROUNDS, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS, refusalMs: REFUSAL_MS, warmupMs: WARMUP_MS, burstCoupons: BURST_COUPONS } = { ...DEFAULT_TIMING, ...o.timing };
   const gen: ClosedLoopGenerator = closedLoopGenerator(o.generator);
   say(`closed-loop generator: ${gen.description}`);
   const tag = randomBytes(3).toString("hex");
@@ -294,7 +304,7 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
     services.map((s) => {
       const w = warmRps.get(s) ?? 1000;
       // Twice the warm-up rate for every timed run on it (a quieter moment may be faster), and the latency runs at half of it.
-      const coupons = Math.ceil(2 * w * ((ROUNDS * THROUGHPUT_MS) / 1000) + (s === off ? 0 : w * ((ROUNDS * LATENCY_MS) / 1000)) + 20_000);
+      const coupons = Math.ceil(2 * w * ((ROUNDS * THROUGHPUT_MS) / 1000) + (s === off ? 0 : w * ((LATENCY_ROUNDS * LATENCY_MS) / 1000)) + 20_000);
       return feeds.get(s)!.add(coupons);
     }),
   );
@@ -302,6 +312,12 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
   await Promise.all(services.filter((s) => s !== off).map((s) => persistLag(s, warm[services.indexOf(s)]!, Date.now())));
   const quiet = await waitForQuiet(30, 15_000);
   say(`campaigns loaded; machine ${quiet.busyPct ?? "?"} % busy`);
+
+  /** A round starts on a machine that is not busy with someone else's work, if one comes within a few seconds. */
+  const roundStart = async (what: string) => {
+    const q = await waitForQuiet(ROUND_QUIET_BUSY_PCT, ROUND_QUIET_WAIT_MS);
+    say(`${what} (machine ${q.busyPct ?? "?"} % busy)`);
+  };
 
   // --- 1. throughput: bare, defaults, PERSISTER=off, appendfsync always, in turn
   const throughput: IssueFigures["throughput"] = { bare: [], on: [], off: [], always: always ? [] : null };
@@ -327,7 +343,7 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
     return r;
   };
   for (let round = 0; round < ROUNDS; round++) {
-    say(`1. throughput, round ${round + 1} of ${ROUNDS}`);
+    await roundStart(`1. throughput, round ${round + 1} of ${ROUNDS}`);
     const b = await closedRun(undefined, "1", { kind: "unique", tag: `b${tag}${round}` }, THROUGHPUT_MS, false);
     say(`  bare: ${b.rps} calls/s, p50 ${b.latencyMs.p50} ms, p99 ${b.latencyMs.p99} ms`);
     throughput.bare.push(b);
@@ -343,14 +359,17 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
   const openRun = (s: BenchService | undefined, rps: number, round: number, what: string) =>
     metered(groups(s), async () => {
       const id = s ? await feeds.get(s)!.take(rps * (LATENCY_MS / 1000) * 1.2) : "1";
-      const r = await runAtRate({ url: s?.url ?? o.bare.url, campaignId: id, tag: `l${tag}${round}${what}`, rps, durationMs: LATENCY_MS, connections: OPEN_LOOP_CONNECTIONS });
+      const counting = s === always && privateRedis ? privateRedis : undefined;
+      const before = await counting?.writeCounters();
+      const r: LatencyRun = { ...(await runAtRate({ url: s?.url ?? o.bare.url, campaignId: id, tag: `l${tag}${round}${what}`, rps, durationMs: LATENCY_MS, connections: OPEN_LOOP_CONNECTIONS })), load: null };
+      if (counting && before) r.fsyncs = fsyncsBetween(before, await counting.writeCounters());
       if (s) feeds.get(s)!.used(r.ok);
       if (s && r.failed > 0) violations.push(`latency run ${round + 1} on ${s.spec.label}: ${r.failed} of ${r.calls} calls got no coupon`);
       say(`  ${s?.spec.label ?? "bare"} at ${rps} calls/s: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (generator send lag p99 ${r.sendLagMs.p99} ms)`);
       return r;
     });
-  for (let round = 0; round < ROUNDS; round++) {
-    say(`2. latency at half the maximum, open loop, round ${round + 1} of ${ROUNDS}`);
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
+    await roundStart(`2. latency at half the maximum, open loop, round ${round + 1} of ${LATENCY_ROUNDS}`);
     latency.bare.push(await openRun(undefined, latency.rps, round, "b"));
     latency.service.push(await openRun(on, latency.rps, round, "on"));
     if (alwaysLatency && always) {
@@ -382,7 +401,7 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
     return r;
   };
   for (let round = 0; round < ROUNDS; round++) {
-    say(`3. refusals, round ${round + 1} of ${ROUNDS}`);
+    await roundStart(`3. refusals, round ${round + 1} of ${ROUNDS}`);
     const b = await closedRun(undefined, "1", { kind: "unique", tag: `rb${tag}${round}` }, REFUSAL_MS, false);
     say(`  bare: ${b.rps} calls/s`);
     refusals.bare.push(b);
@@ -467,6 +486,7 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
       openLoop: "Node, scripts/bench/open-loop-rate.ts (a timer every millisecond sends what has come due, over the load test's raw-socket client)",
     },
     rounds: ROUNDS,
+    latencyRounds: LATENCY_ROUNDS,
     connections: CONNECTIONS,
     generators,
     runMs: { throughput: THROUGHPUT_MS, latency: LATENCY_MS, refusal: REFUSAL_MS },

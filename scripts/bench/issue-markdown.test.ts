@@ -60,6 +60,15 @@ describe("the IssueCoupon sections of docs/benchmarks.md", () => {
     expect(render(none)).toContain("Not measured: redis-server is not installed here.");
   });
 
+  it("opens with every target, this run's figure and its verdict", () => {
+    const md = render();
+    expect(md).toContain("| 1 | IssueCoupon, npm start's defaults ÷ bare ≥ 0.6× | 0.40× (8,000 ÷ 20,000 calls/s) | **not met** |");
+    expect(md).toContain("| 2 | p99 ≤ 2× bare's p99 (bare's own exceeds 5 ms) at half the maximum, open loop | 13.0 ms (bare 7.00 ms, target 14.0 ms) at 4,000 calls/s | met |");
+    expect(md).toContain("| 3 | refusals ≥ 0.8× bare: sold out anonymous · named · not started anonymous · named | 0.85× · 0.75× · 0.95× · 0.90× | **not met** |");
+    expect(md).toContain("| 4 | persist lag ≤ 1 s after a 100,000-coupon burst | 800 ms | met |");
+    expect(md).toContain("| 4 | the persister's CPU per persisted issue (printed) | 70 µs; it drains 25,000 issues/s (3.13× the maximum issue rate) | – |");
+  });
+
   it("names the generators and lists violations when a run had any", () => {
     const f = exampleIssueFigures();
     expect(render(f)).toContain("wrk 20,000 calls/s at 15 µs of its own CPU per call");

@@ -91,6 +91,10 @@ function durabilitySection(f: IssueFigures): string[] {
       `- At half its own maximum, ${fmt(a.rps)} calls/s, open loop: p50 ${msOf(p50(a.service))} ms, p99 ${msOf(p99(a.service))} ms, against`,
       `  p50 ${msOf(p50(a.bare))} ms, p99 ${msOf(p99(a.bare))} ms for the bare server at that rate.`,
     );
+    const counted = a.service.filter((r) => r.fsyncs !== undefined && r.fsyncs > 0);
+    if (counted.length > 0) {
+      lines.push(`  Redis did ${fmt(median(counted.map((r) => r.fsyncs! / (r.calls / r.offeredRps))))} fsyncs/s there, ≈ ${median(counted.map((r) => r.ok / r.fsyncs!)).toFixed(1)} issues per fsync.`);
+    }
   }
   const runs = f.throughput.always.filter((r) => r.fsyncs !== undefined && r.fsyncs > 0);
   const fsyncRate = median(runs.map((r) => r.fsyncs! / (r.durationMs / 1000)));
@@ -125,7 +129,7 @@ function latencySection(f: IssueFigures): string[] {
   return [
     "### 2. Latency at a fixed rate",
     "",
-    `Open loop at **${fmt(l.rps)} calls/s**, half the service's median maximum from section 1, for ${l.bare.length > 0 ? f.runMs.latency / 1000 : 0} s per run: call i is due`,
+    `Open loop at **${fmt(l.rps)} calls/s**, half the service's median maximum from section 1, ${f.latencyRounds} rounds of ${f.runMs.latency / 1000} s: call i is due`,
     "at start + i / rate whether or not earlier calls were answered, and its latency runs from that due instant to its answer",
     "(no coordinated omission: a stall shows in full). A user id of its own per call. The generator's send lag (how late its",
     "millisecond timer handed a call over) is part of every latency, for both servers alike.",
@@ -264,15 +268,52 @@ function generatorSection(f: IssueFigures): string[] {
   return lines;
 }
 
+/** Each target of issue 10 (points 1–4) with this run's figure and whether it holds. */
+function summarySection(f: IssueFigures): string[] {
+  const t = f.throughput;
+  const bare = rps(t.bare);
+  const on = rps(t.on);
+  const cost = 1 - on / rps(t.off);
+  const lags = t.on.map((r) => r.persistLagMs ?? null);
+  const keptUp = lags.every((l) => l !== null);
+  const l = f.latency;
+  const bareP99 = p99(l.bare);
+  const p99Target = bareP99 > 5 ? 2 * bareP99 : 10;
+  const svcP99 = p99(l.service);
+  const svcP50 = p50(l.service);
+  const r = f.refusals;
+  const refusalRatios = [r.soldOutAnonymous, r.soldOutNamed, r.notStartedAnonymous, r.notStartedNamed].map((runs) => rps(runs) / rps(r.bare));
+  const rows: string[][] = [
+    ["1", "IssueCoupon, npm start's defaults ÷ bare ≥ 0.6×", `${x(on / bare)} (${fmt(on)} ÷ ${fmt(bare)} calls/s)`, verdict(on / bare >= 0.6)],
+    ["1", "persister on costs ≤ 15 % against PERSISTER=off", `${pct(cost)} (${fmt(on)} against ${fmt(rps(t.off))} calls/s)`, verdict(cost <= 0.15)],
+    ["1", "…and keeps up: every owner in MySQL after each run", `${keptUp ? "every owner" : "**not every owner**"}; persist lag ${lags.map((v) => (v === null ? "not drained" : `${fmt(v)} ms`)).join(" · ")}`, verdict(keptUp)],
+    ["2", `p99 ≤ ${bareP99 > 5 ? "2× bare's p99 (bare's own exceeds 5 ms)" : "10 ms"} at half the maximum, open loop`, `${msOf(svcP99)} ms (bare ${msOf(bareP99)} ms, target ${msOf(p99Target)} ms) at ${fmt(l.rps)} calls/s`, verdict(svcP99 <= p99Target)],
+    ["2", "p50 ≤ 2 ms there", `${msOf(svcP50)} ms (bare ${msOf(p50(l.bare))} ms)`, verdict(svcP50 <= 2)],
+    ["3", "refusals ≥ 0.8× bare: sold out anonymous · named · not started anonymous · named", refusalRatios.map(x).join(" · "), verdict(refusalRatios.every((v) => v >= 0.8))],
+    ["3", "a holder asking again after the sell-out gets the code back (measured)", `${fmt(rps(r.soldOutHolder))} calls/s (${x(rps(r.soldOutHolder) / rps(r.bare))}), p99 ${msOf(p99(r.soldOutHolder))} ms`, "–"],
+  ];
+  if ("error" in f.burst) rows.push(["4", "persist lag ≤ 1 s after a 100,000-coupon burst", `burst failed: ${f.burst.error}`, verdict(false)]);
+  else rows.push(["4", `persist lag ≤ 1 s after a ${fmt(f.burst.coupons)}-coupon burst`, f.burst.persistLagMs === null ? "not drained" : `${fmt(f.burst.persistLagMs)} ms`, verdict(f.burst.persistLagMs !== null && f.burst.persistLagMs <= 1000)]);
+  if (!("error" in f.drain)) {
+    const d = f.drain;
+    const total = (((d.cpuMs.persister ?? 0) + (d.cpuMs.mariadb ?? 0) + (d.cpuMs.redis ?? 0)) * 1000) / d.issues;
+    rows.push(["4", "the persister's CPU per persisted issue (printed)", `${fmt(total)} µs; it drains ${fmt(d.issuesPerSecond)} issues/s (${x(d.issuesPerSecond / on)} the maximum issue rate)`, "–"]);
+  }
+  if (t.always) rows.push(["–", "price of appendfsync always (IssueCoupon, defaults)", `${x(rps(t.always) / on)} of the machine's Redis`, "–"]);
+  return ["### Targets at a glance", "", "| point | target | this run | verdict |", "|---|---|---|---|", ...rows.map((c) => `| ${c.join(" | ")} |`)];
+}
+
 export function renderIssueFigures(f: IssueFigures): string[] {
   return [
     "## IssueCoupon against a bare node:http server",
     "",
-    `Every comparison below is taken in ${f.rounds} rounds that alternate the servers compared (bare, then each service), under the`,
+    `Every comparison below is taken in rounds (${f.rounds}; ${f.latencyRounds} for the open-loop latency) that alternate the servers compared (bare, then each service), under the`,
     "same generator, and reports the median of its rounds; every ratio is between medians of this run, so a busy moment on this",
     "shared machine slows both sides of it. The bare reference is scripts/bench/bare-server.ts: one plain node:http process that",
     "reads the request body and answers a fixed IssueCoupon-shaped JSON object. Each service is the production build with",
     "npm start's defaults unless a row says otherwise, in a MySQL database and Redis key prefix of its own.",
+    "",
+    ...summarySection(f),
     "",
     ...throughputSection(f),
     "",
