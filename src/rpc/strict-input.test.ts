@@ -45,6 +45,19 @@ describe("strict JSON input", () => {
     }
   });
 
+  it("refuses invalid UTF-8 in a binary IssueCoupon too, on both paths", async () => {
+    for (const [name, s] of paths()) {
+      const res = await fetch(`${s.url}/couponpb.CouponService/IssueCoupon`, {
+        method: "POST",
+        headers: { "content-type": "application/proto" },
+        // campaign_id = 1, user_id = "u\xff"
+        body: new Uint8Array([0x08, 0x01, 0x12, 0x02, 0x75, 0xff]),
+      });
+      expect(res.status, name).toBe(400);
+      expect(((await res.json()) as { code: string }).code, name).toBe("invalid_argument");
+    }
+  });
+
   it("refuses invalid UTF-8 on every other method", async () => {
     const bad = Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     for (const method of ["CreateCampaign", "GetCampaign", "ListCampaigns", "RedeemCoupon", "ListIssuedCoupons"]) {
