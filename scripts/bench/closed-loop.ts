@@ -213,5 +213,6 @@ export function closedLoopGenerator(choice: string | undefined): ClosedLoopGener
   if (version) {
     return { name: "wrk", description: `${version}, ${WRK_THREADS} threads, scripts/bench/wrk-issue.lua`, run: runWrk };
   }
-  return { name: "node", description: "the load test's raw-socket Node client (scripts/loadtest/http/issue-pool.ts), wrk not installed", run: runNode };
+  const why = choice === "node" ? "chosen with BENCH_GENERATOR=node" : "wrk is not installed";
+  return { name: "node", description: `the load test's raw-socket Node client (scripts/loadtest/http/issue-pool.ts), ${why}`, run: runNode };
 }

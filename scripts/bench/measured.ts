@@ -3,7 +3,8 @@ import { meterLoad, waitForQuiet, type LoadShare, type Measured, type PidGroups 
 
 /** A run starts once the machine is at most this busy (other people's builds skew every figure). */
 const QUIET_BUSY_PCT = 15;
-const QUIET_TIMEOUT_MS = 180_000;
+/** At most this long: on a machine others keep busy, four creation figures must not wait 12 minutes in all. */
+const QUIET_TIMEOUT_MS = 30_000;
 /** A figure taken while other processes used more than this share of the machine is taken again. */
 const MAX_FOREIGN_PCT = 10;
 const MAX_TRIES = 3;
