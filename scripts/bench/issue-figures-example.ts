@@ -80,7 +80,7 @@ export function exampleIssueFigures(): IssueFigures {
       load: null,
     },
     drain: { issues: 50_000, ms: 2_000, issuesPerSecond: 25_000, cpuMs: { persister: 2_000, mariadb: 1_000, redis: 500 } },
-    durability: { redis: "7.0.15", fsyncsPerSecond: 900, dir: "/tmp/coupon-bench-redis-x" },
+    durability: { redis: "7.0.15", fsyncsPerSecond: 900, dir: "/tmp/coupon-bench-redis-x", tmpfs: false },
     violations: [],
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { statfsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { IssuePool } from "../loadtest/http/issue-pool.js";
 import type { IssueOutcome } from "../loadtest/http/connect-outcome.js";
@@ -105,7 +106,8 @@ export type IssueFigures = {
   };
   burst: BurstFigure | { error: string };
   drain: DrainFigure | { error: string };
-  durability: { redis: string; fsyncsPerSecond: number; dir: string } | { skipped: string };
+  /** `tmpfs`: the AOF directory is in memory, where an fsync costs nothing (then the price shown is not a disk's). */
+  durability: { redis: string; fsyncsPerSecond: number; dir: string; tmpfs: boolean } | { skipped: string };
   /** What a correct service must never do, seen during the runs (each would make the bench exit 1). */
   violations: string[];
 };
@@ -122,6 +124,9 @@ export type IssueBenchOptions = {
   defer: (task: () => Promise<void>) => void;
   timing?: Partial<BenchTiming>;
 };
+
+/** statfs f_type of a tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -203,7 +208,7 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
       const redis = privateRedis;
       o.defer(() => redis.stop());
       // Taken before any load, on the disk the private Redis writes its AOF to.
-      durability = { redis: redis.version, fsyncsPerSecond: fsyncsPerSecond(redis.dir), dir: redis.dir };
+      durability = { redis: redis.version, fsyncsPerSecond: fsyncsPerSecond(redis.dir), dir: redis.dir, tmpfs: statfsSync(redis.dir).type === TMPFS_MAGIC };
       say(`private Redis ${redis.url} (appendfsync always) in ${redis.dir}: this disk takes ${durability.fsyncsPerSecond} fsyncs/s`);
     } catch (err) {
       durability = { skipped: `the private Redis did not start: ${(err as Error).message}` };

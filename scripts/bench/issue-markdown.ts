@@ -80,7 +80,7 @@ function durabilitySection(f: IssueFigures): string[] {
     "",
     `The same service (npm start's defaults, persister on) on a private redis-server ${d.redis} started by the bench with`,
     "`--appendonly yes --appendfsync always` (every write on disk before its answer: the docker compose setting that the",
-    "exactness guarantees under a Redis crash need), AOF in a temp directory on this machine's disk; the table above has",
+    `exactness guarantees under a Redis crash need), AOF in ${d.tmpfs ? "a temp directory that is a **tmpfs** (memory: its fsyncs cost nothing, so this is not a disk's price)" : "a temp directory on this machine's disk"}; the table above has`,
     "its throughput row, taken in the same rounds.",
     "",
     `- **appendfsync always ÷ the machine's Redis: ${x(ratio)}** (${fmt(always)} against ${fmt(on)} calls/s); ÷ bare: ${x(always / rps(f.throughput.bare))}.`,
@@ -254,6 +254,8 @@ function generatorSection(f: IssueFigures): string[] {
     "and otherwise the load test's own raw-socket Node client, which holds one request per keep-alive connection like wrk (no",
     "pipelining: real callers do not pipeline, and node:http answers a pipeline one request after another). The open loop needs",
     "a schedule, so it is Node for both servers. Whichever is used, the service and the bare server of a comparison get the same one.",
+    "Since all of them share the two cores, service ÷ bare is roughly (generator + bare server) ÷ (generator + service and its",
+    "Redis and MariaDB) in CPU per call: a costlier generator would flatter the service, a cheaper one gives the stricter ratio.",
   ];
   if (f.generators) {
     const g = f.generators;
