@@ -452,7 +452,8 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
   // --- 4b. the persister's CPU per issue: a PERSISTER=only process drains the PERSISTER=off service's backlog
   let drain: IssueFigures["drain"];
   try {
-    const ids = feeds.get(off)!.ids;
+    // Every campaign it issued on, warm-up included: the persister writes them all, so all are its work.
+    const ids = [warm[services.indexOf(off)]!, ...feeds.get(off)!.ids];
     let backlog = 0;
     for (const id of ids) backlog += (await off.campaign(id)).issued;
     say(`4. draining the PERSISTER=off service's backlog of ${backlog} issues with a PERSISTER=only process`);
