@@ -29,6 +29,7 @@ export async function readLiveFigures(redis: RedisClient, keys: RedisKeys): Prom
   );
 
   const poolRemaining = new Map<string, number>();
+  const lagByCampaign = new Map<string, { entries: number; oldestSeconds: number }>();
   let lagEntries = 0;
   let oldestMs = Infinity;
   perCampaign.forEach((values, i) => {
@@ -40,8 +41,11 @@ export async function readLiveFigures(redis: RedisClient, keys: RedisKeys): Prom
     ];
     if (state === "ready" && nowMs >= Number(startMs) && remaining > 0) poolRemaining.set(ids[i]!, remaining);
     lagEntries += pending;
-    if (first[0]) oldestMs = Math.min(oldestMs, idMs(first[0][0]));
+    if (first[0]) {
+      oldestMs = Math.min(oldestMs, idMs(first[0][0]));
+      lagByCampaign.set(ids[i]!, { entries: pending, oldestSeconds: Math.max(0, (nowMs - idMs(first[0][0])) / 1000) });
+    }
   });
   const lagOldestSeconds = oldestMs === Infinity ? 0 : Math.max(0, (nowMs - oldestMs) / 1000);
-  return { poolRemaining, lagEntries, lagOldestSeconds };
+  return { poolRemaining, lagEntries, lagOldestSeconds, lagByCampaign };
 }

@@ -101,6 +101,8 @@ export type LiveFigures = {
   lagEntries: number;
   /** Age of the oldest such issue, in seconds; 0 when there is none. */
   lagOldestSeconds: number;
+  /** The same two figures per campaign with anything on its stream. */
+  lagByCampaign: ReadonlyMap<string, { entries: number; oldestSeconds: number }>;
 };
 
 /** Said in the help text of every per-process gauge, so a reader of /metrics knows what one value means. */
@@ -176,6 +178,20 @@ export class Metrics {
     aggregator: "first",
     registers: [this.sharedRegistry],
   });
+  readonly campaignPersistLagEntries = new Gauge({
+    name: "coupon_campaign_persist_lag_entries",
+    help: "Issues of one campaign on its Redis stream not yet written to MySQL (campaigns with any; once per instance)",
+    labelNames: ["campaign_id"] as const,
+    aggregator: "first",
+    registers: [this.sharedRegistry],
+  });
+  readonly campaignPersistLagOldestSeconds = new Gauge({
+    name: "coupon_campaign_persist_lag_oldest_seconds",
+    help: "Age of one campaign's oldest issue not yet written to MySQL, in seconds (campaigns with any; once per instance)",
+    labelNames: ["campaign_id"] as const,
+    aggregator: "first",
+    registers: [this.sharedRegistry],
+  });
   /** 1 per process: summed, it says how many workers a scrape describes. */
   readonly workers = new Gauge({
     name: "coupon_instance_workers",
@@ -240,6 +256,12 @@ export class Metrics {
     for (const [id, n] of f.poolRemaining) this.poolRemaining.labels(id).set(n);
     this.persistLagEntries.set(f.lagEntries);
     this.persistLagOldestSeconds.set(f.lagOldestSeconds);
+    this.campaignPersistLagEntries.reset();
+    this.campaignPersistLagOldestSeconds.reset();
+    for (const [id, lag] of f.lagByCampaign) {
+      this.campaignPersistLagEntries.labels(id).set(lag.entries);
+      this.campaignPersistLagOldestSeconds.labels(id).set(lag.oldestSeconds);
+    }
   }
 
   /**
