@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Agent, request } from "node:http";
@@ -58,25 +57,21 @@ function adminClient(url: string, format: "json" | "binary"): Client<typeof Coup
   );
 }
 
-/** Resident memory of the service: the primary and every worker, in bytes. */
+/**
+ * Resident memory of the service: the primary and every worker, in bytes. Read from /proc alone
+ * (no child process: a spawn would hold this process's event loop, which times IssueCoupon).
+ */
 function serviceRss(pid: number): number {
-  let children: string[] = [];
-  try {
-    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean);
-  } catch {
-    // pgrep exits 1 when there are none (the service has stopped).
-  }
-  let kb = 0;
-  for (const p of [String(pid), ...children]) {
-    let status = "";
+  const read = (path: string) => {
     try {
-      status = readFileSync(`/proc/${p}/status`, "utf8");
+      return readFileSync(path, "utf8");
     } catch {
-      continue; // gone meanwhile
+      return ""; // gone meanwhile
     }
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    kb += Number(m?.[1] ?? 0);
-  }
+  };
+  const children = read(`/proc/${pid}/task/${pid}/children`).split(" ").filter(Boolean);
+  let kb = 0;
+  for (const p of [String(pid), ...children]) kb += Number(/VmRSS:\s+(\d+) kB/.exec(read(`/proc/${p}/status`))?.[1] ?? 0);
   return kb * 1024;
 }
 
@@ -223,7 +218,7 @@ describe("GetCampaign at the ceiling under 50 readers", () => {
     recordFault({
       fault: `GetCampaign at the ceiling (${CEILING.toLocaleString("en-US")} codes): ${READERS} readers × ${READS_EACH}, then above it (omit_codes, ${PAGERS} paging through ListIssuedCoupons)`,
       behaviour:
-        `One shared snapshot per campaign, answers taken in turns: RSS rose ${riseMb.toFixed(0)} MB (bound 300), ` +
+        `One shared snapshot per campaign, at most 4 answers in flight per process: RSS rose ${riseMb.toFixed(0)} MB (bound 300), ` +
         `slowest IssueCoupon on another campaign ${slowestIssueMs.toFixed(0)} ms (bound 1000) over ${issues} issues, ` +
         `no unavailable; reads took ${(readMs / 1000).toFixed(1)} s`,
       calls: READERS * READS_EACH * 2 + READERS + issues,
@@ -239,5 +234,7 @@ describe("GetCampaign at the ceiling under 50 readers", () => {
     expect(issueErrors).toEqual([]);
     expect(riseMb).toBeLessThanOrEqual(300);
     expect(slowestIssueMs).toBeLessThan(1000);
-  });
+    // Filling the campaign is 100,000 real IssueCoupon calls: ~20 s on a quiet machine, minutes
+    // on a busy one.
+  }, 600_000);
 });

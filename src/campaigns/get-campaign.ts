@@ -15,7 +15,15 @@ export type CampaignReaderOptions = {
    * `maxCodes` codes in memory while it is read and answered, so this bounds that memory.
    */
   maxConcurrentBuilds?: number;
+  /**
+   * Answers with codes in flight at once in this process: each is ~2 MB at the ceiling while it is
+   * encoded and written, several times that in transient buffers. Callers beyond wait their turn.
+   */
+  maxConcurrentAnswers?: number;
 };
+
+/** Longest one caller keeps its answer slot, in ms: a client that never reads cannot hold it. */
+const ANSWER_SLOT_MAX_MS = 5_000;
 
 type Build = { promise: Promise<{ view: CampaignView; codes: string[] }> };
 type Share = { running: Build; queued: Build | undefined };
@@ -35,8 +43,9 @@ export class CampaignReader {
   private readonly maxBuilds: number;
   private builds = 0;
   private readonly waitingForBuild: Array<() => void> = [];
-  /** The tail of the answer queue: callers of a big answer take turns (see `takeTurn`). */
-  private turn: Promise<void> = Promise.resolve();
+  private readonly maxAnswers: number;
+  private answering = 0;
+  private readonly waitingToAnswer: Array<() => void> = [];
   /** Each shared snapshot's codes in protobuf binary, encoded once for all its callers. */
   private readonly encoded = new WeakMap<readonly string[], Uint8Array>();
 
@@ -45,15 +54,17 @@ export class CampaignReader {
     private readonly options: CampaignReaderOptions,
   ) {
     this.maxBuilds = options.maxConcurrentBuilds ?? 2;
+    this.maxAnswers = options.maxConcurrentAnswers ?? 4;
   }
 
-  async read(id: number, withCodes: boolean): Promise<CampaignAnswer> {
+  /**
+   * `answered` resolves once the caller's answer has been written (or the call is gone): until
+   * then the caller holds one of the answer slots. Without it a slot is held for one turn.
+   */
+  async read(id: number, withCodes: boolean, answered?: Promise<unknown>): Promise<CampaignAnswer> {
     if (!withCodes) return { view: await readCampaignView(this.deps, id), codes: undefined };
     const snapshot = await this.join(id);
-    // Each caller serializes its own answer (connect-es does, after we return). With many callers
-    // of one snapshot, doing that back to back would hold the event loop for all of them at once:
-    // one turn each, with I/O (IssueCoupon) served between turns.
-    await this.takeTurn();
+    await this.answerSlot(answered);
     return snapshot;
   }
 
@@ -121,12 +132,27 @@ export class CampaignReader {
   }
 
   /**
-   * Resolves in a later turn of the event loop than the previous caller's: a setImmediate chained
-   * on the previous one, so pending I/O is polled between two callers' work.
+   * Waits for one of `maxAnswers` slots. Each caller encodes and writes its own answer (connect-es
+   * does, after `read` returns), so the slots bound the memory of answers in flight, and a freed
+   * slot goes to the next caller a turn of the event loop later: with many callers of one
+   * snapshot, IssueCoupon is served between their answers instead of after all of them.
    */
-  private takeTurn(): Promise<void> {
-    const mine = this.turn.then(() => new Promise<void>((r) => setImmediate(r)));
-    this.turn = mine;
-    return mine;
+  private async answerSlot(answered: Promise<unknown> | undefined): Promise<void> {
+    while (this.answering >= this.maxAnswers) await new Promise<void>((r) => this.waitingToAnswer.push(r));
+    this.answering++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.answering--;
+      const next = this.waitingToAnswer.shift();
+      if (next) setImmediate(next);
+    };
+    if (answered === undefined) {
+      setImmediate(release);
+      return;
+    }
+    void answered.then(release, release);
+    setTimeout(release, ANSWER_SLOT_MAX_MS).unref();
   }
 }

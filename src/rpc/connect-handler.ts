@@ -1,10 +1,11 @@
+import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Deps } from "../deps.js";
 import { CouponService } from "../gen/couponpb/coupon_pb.js";
-import { couponServiceImpl } from "./coupon-service.js";
+import { answerWrittenKey, couponServiceImpl } from "./coupon-service.js";
 import type { Metrics } from "../ops/metrics.js";
 import { toConnectError } from "./errors.js";
 import { adminAuthInterceptor } from "./interceptors/admin-auth.js";
@@ -13,6 +14,9 @@ import { answerUnanswered, clientFaultsAsInvalidArgument } from "./client-faults
 import { withClientIp } from "./client-ip.js";
 import { strictJsonDecoder } from "./strict-json.js";
 import type { JsonReadOptions } from "@bufbuild/protobuf";
+
+const GET_CAMPAIGN_PATH = "/couponpb.CouponService/GetCampaign";
+const noop = () => undefined;
 
 /** Largest request body any method accepts, in bytes. Every request here is tiny. */
 export const READ_MAX_BYTES = 64 * 1024;
@@ -71,7 +75,10 @@ export function createConnectHandler(deps: Deps, options: ConnectHandlerOptions)
       res.writeHead(404).end();
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, withClientIp(req));
+    const values = withClientIp(req);
+    // GetCampaign holds an answer slot until its answer is written (src/campaigns/get-campaign.ts).
+    if (path === GET_CAMPAIGN_PATH) values.set(answerWrittenKey, once(res, "close").then(noop, noop));
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
     if (bufferedBody) uReq.body = bufferedBody;
     h(uReq)
       .catch((err: unknown) => {

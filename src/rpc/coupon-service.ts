@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { createContextKey, type ServiceImpl } from "@connectrpc/connect";
 import { readIssuesPage } from "../campaigns/campaign-snapshot.js";
 import { CampaignReader } from "../campaigns/get-campaign.js";
 import { createCampaign } from "../campaigns/create.js";
@@ -26,6 +26,9 @@ import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
 import { lifecycleMethods } from "./lifecycle-methods.js";
 import { adminKeyCheck } from "../ops/admin-auth.js";
 import { userIdentityOf } from "./user-identity.js";
+
+/** Resolves once a GetCampaign answer has been written to the caller (connect-handler.ts sets it). */
+export const answerWrittenKey = createContextKey<Promise<unknown> | undefined>(undefined);
 
 /**
  * IssueCoupon as one function of request message to response message, shared by the connect-es
@@ -76,7 +79,7 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
       // A caller without the admin key gets the counts and state, never an error: GetCampaign
       // stays open to a campaign's public (and an Authorization header may carry a user token).
       const withCodes = !req.omitCodes && mayListCodes(ctx.requestHeader.get("authorization"));
-      const { view, codes } = await reader.read(id, withCodes);
+      const { view, codes } = await reader.read(id, withCodes, ctx.values.get(answerWrittenKey));
       const answer = create(GetCampaignResponseSchema, { campaign: toPbCampaign(view), codesOmitted: codes === undefined });
       if (codes === undefined || codes.length === 0) return answer;
       // A binary answer carries the snapshot's codes encoded once for all its callers
