@@ -59,6 +59,7 @@ export function exampleIssueFigures(): IssueFigures {
       always: [closedRun(2_000, 40, 120, { persistLagMs: 100, fsyncs: 2_500 }), closedRun(2_100, 40, 120, { persistLagMs: 100, fsyncs: 2_500 }), closedRun(1_900, 40, 120, { persistLagMs: 100, fsyncs: 2_500 })],
     },
     latency: { rps: 4_000, bare: [openRun(4_000, 1, 6), openRun(4_000, 1, 7), openRun(4_000, 1, 8)], service: [openRun(4_000, 1.5, 12), openRun(4_000, 1.8, 13), openRun(4_000, 2.5, 20)] },
+    latencyRetakes: 1,
     alwaysLatency: { rps: 1_000, bare: [openRun(1_000, 1, 4)], service: [openRun(1_000, 9, 30)] },
     refusals: {
       bare: [closedRun(20_000, 4, 30)],
