@@ -204,7 +204,7 @@ function persistenceSection(f: IssueFigures): string[] {
     const maxIssue = rps(f.throughput.on);
     lines.push(
       `- **The persister's CPU per persisted issue: ${fmt(total)} µs** (its own processes ${fmt(per("persister"))} µs, MariaDB ${fmt(per("mariadb"))} µs, Redis ${fmt(per("redis"))} µs),`,
-      `  measured on a drain: the PERSISTER=off service's ${fmt(d.issues)} unwritten issues (its warm-up and section 1), written by a \`PERSISTER=only\``,
+      `  measured on a drain of ${fmt(d.issues)} of the PERSISTER=off service's unwritten issues (its warm-up and section 1) by a \`PERSISTER=only\``,
       `  process (same database, prefix and WORKERS), CPU time of those processes from its first row to its last divided by the issues.`,
       `  It wrote **${fmt(d.issuesPerSecond)} issues/s**, ${x(d.issuesPerSecond / maxIssue)} the service's maximum issue rate (${fmt(maxIssue)}/s): its room to spare.`,
     );
