@@ -148,8 +148,8 @@ describe("docker/grafana/dashboards", () => {
     expect(queries.find((q) => q.panel === "IssueCoupon answers by outcome")!.expr).toMatch(/by \(code\)/);
     expect(watched("coupon_pool_remaining")).toEqual(["Pool remaining per campaign"]);
     expect(queries.find((q) => q.panel === "Pool remaining per campaign")!.expr).toMatch(/by \(campaign_id\)/);
-    expect(watched("coupon_persist_lag_entries")).toEqual(["Persist lag (owners not yet in MySQL)"]);
-    expect(watched("coupon_persist_lag_oldest_seconds")).toEqual(["Persist lag (owners not yet in MySQL)"]);
+    expect(watched("coupon_campaign_persist_lag_entries")).toEqual(["Persist lag per campaign (owners not yet in MySQL)"]);
+    expect(watched("coupon_campaign_persist_lag_oldest_seconds")).toEqual(["Persist lag per campaign (owners not yet in MySQL)"]);
     expect(watched("coupon_dependency_errors_total")).toEqual(["Redis and MySQL errors"]);
     expect(watched("nodejs_eventloop_lag_p99_seconds")).toEqual(["Event-loop lag (p99)"]);
     expect(watched("process_resident_memory_bytes")).toEqual(["Process memory"]);
