@@ -20,7 +20,7 @@ import {
   type IssueCouponRequest,
   type IssueCouponResponse,
 } from "../gen/couponpb/coupon_pb.js";
-import { issueCoupon } from "../issue/issue.js";
+import { issueCoupon, type IssuedCoupon } from "../issue/issue.js";
 import { clientIpKey } from "./client-ip.js";
 import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
 import { lifecycleMethods } from "./lifecycle-methods.js";
@@ -40,12 +40,22 @@ export async function handleIssueCoupon(
   clientIp: string,
   authorization: string | undefined,
 ): Promise<IssueCouponResponse> {
+  const issued = await issueForCaller(deps, req, clientIp, authorization);
+  return create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
+}
+
+/** IssueCoupon up to the domain's answer, for the fast handler, which writes JSON answers itself. */
+export async function issueForCaller(
+  deps: Deps,
+  req: IssueCouponRequest,
+  clientIp: string,
+  authorization: string | undefined,
+): Promise<IssuedCoupon> {
   const campaignId = validateCampaignId(req.campaignId);
   // Without user tokens configured: the body's user_id, one map lookup and one comparison.
   const identity = userIdentityOf(deps.config);
   const userId = identity === undefined ? validateUserId(req.userId) : await identity.userOf(authorization, req.userId);
-  const issued = await issueCoupon(deps, campaignId, { userId, ip: clientIp });
-  return create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
+  return issueCoupon(deps, campaignId, { userId, ip: clientIp });
 }
 
 function parsePageToken(token: string): number {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
-import { fromBinary, fromJsonString, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJsonString, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { codeToString, parseContentType } from "@connectrpc/connect/protocol-connect";
 import type { Deps } from "../deps.js";
@@ -8,7 +8,7 @@ import { AppError } from "../errors.js";
 import { IssueCouponRequestSchema, IssueCouponResponseSchema, type IssueCouponRequest } from "../gen/couponpb/coupon_pb.js";
 import type { IssueMetrics } from "../ops/metrics.js";
 import { READ_MAX_BYTES, type ConnectNodeHandler } from "./connect-handler.js";
-import { handleIssueCoupon } from "./coupon-service.js";
+import { issueForCaller } from "./coupon-service.js";
 import { connectCodeOf, httpStatusOf } from "./errors.js";
 import { strictJsonText } from "./strict-json.js";
 import { readIssueRequest, writeIssueResponse } from "./issue-json.js";
@@ -34,6 +34,7 @@ export const fastHandlerStats = { served: 0, delegated: 0 };
  */
 export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, metrics: IssueMetrics) {
   const jsonReadOptions = { ignoreUnknownFields: true }; // connect-es's default for JSON input
+  const perIpLimited = deps.rateLimits.perIp > 0;
 
   function replay(chunks: Buffer[], req?: IncomingMessage): AsyncIterable<Uint8Array> {
     return (async function* () {
@@ -48,15 +49,30 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
     res.end(body);
   }
 
+  // A refusal answered from memory (src/issue/refusal-memo.ts) is one error object thrown again
+  // and again: its body is rendered once.
+  const rendered = new WeakMap<AppError, { status: number; body: string }>();
+
   function sendError(res: ServerResponse, err: unknown) {
     let code: string;
     let message: string;
     let status: number;
     if (err instanceof AppError) {
+      const known = rendered.get(err);
+      if (known) {
+        send(res, known.status, "application/json", known.body);
+        return;
+      }
       code = codeToString(connectCodeOf(err.code));
       message = err.message;
       status = httpStatusOf(err.code);
       if (err.code === "unavailable" || err.code === "internal") deps.logger.warn({ err }, err.message);
+      else {
+        const body = JSON.stringify({ code, message });
+        rendered.set(err, { status, body });
+        send(res, status, "application/json", body);
+        return;
+      }
     } else {
       deps.logger.error({ err }, "unexpected error in IssueCoupon");
       code = "internal";
@@ -80,9 +96,13 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
 
   async function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
     try {
-      const out = await handleIssueCoupon(deps, req, res.socket?.remoteAddress ?? "", res.req.headers.authorization);
-      if (binary) send(res, 200, "application/proto", toBinary(IssueCouponResponseSchema, out));
-      else send(res, 200, "application/json", writeIssueResponse(out.couponCode, out.sequence));
+      // The client's address is read only when a per-address limit needs it.
+      const ip = perIpLimited ? (res.socket?.remoteAddress ?? "") : "";
+      const issued = await issueForCaller(deps, req, ip, res.req.headers.authorization);
+      if (binary) {
+        const out = create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
+        send(res, 200, "application/proto", toBinary(IssueCouponResponseSchema, out));
+      } else send(res, 200, "application/json", writeIssueResponse(issued.code, issued.sequence));
       metrics.record(0, startedMs);
     } catch (err) {
       sendError(res, err);
