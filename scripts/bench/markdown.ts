@@ -34,6 +34,7 @@ export function renderBenchmarks(b: BenchResults): string {
     "busy / foreign columns give, as shares of the whole machine, how busy it was during the runs and how much went to",
     "processes outside the bench (anything but the generator, the services, the bare server, Redis and MariaDB). Campaign",
     "creation waits until the machine is quiet (≤ 15 % busy) and is taken once (a retry would time a bigger index).",
+    "The before/after CPU profile of one worker under load, taken by hand, is in [profile.md](profile.md).",
     "",
     ...renderIssueFigures(b.issue),
     "",
