@@ -33,8 +33,8 @@ const median = (xs: readonly number[]) => {
  * Takes the creation figures on the bench's service, in rounds: each waits for a quiet machine,
  * times the bare reference, then at once the service's 1,000,000 codes, so both sides of a round's
  * ratio see the same machine (other people's work here comes and goes within a minute). Every
- * service round adds its codes to the unique index, so later rounds time a bigger table than
- * their reference's empty one: that can only lower the ratio.
+ * service round adds its codes to the unique index; each reference table first gets as many rows
+ * as the service's holds then (./load-data-reference.ts), so both sides insert into the same size.
  */
 export async function measureCreationFigures(opts: {
   root: string;
