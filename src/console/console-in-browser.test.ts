@@ -197,7 +197,7 @@ describe("the console in a real browser", () => {
 
     await page.click('[data-action="verify"]');
     await poll(() => page.locator("#books").getAttribute("data-ok")).toBe("true");
-    expect(await page.locator("#action-result").textContent()).toBe("The books balance.");
+    await poll(() => page.locator("#action-result").textContent()).toBe("The books balance.");
 
     // Seen with the chart drawn, the figures settled and the campaign paused.
     mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
@@ -215,11 +215,11 @@ describe("the console in a real browser", () => {
 
     await page.click('[data-action="cancel"]');
     await page.click("#confirm-no");
-    expect(await page.locator("#action-result").textContent()).toBe("Not cancelled.");
+    await poll(() => page.locator("#action-result").textContent()).toBe("Not cancelled.");
     expect((await admin.getCampaign({ campaignId, omitCodes: true })).campaign!.state).toBe(CampaignState.PAUSED);
 
     await page.click('[data-action="cancel"]');
-    expect(await page.locator("#confirm-text").textContent()).toContain(`the ${(TOTAL - BURST).toLocaleString("en-US")} codes left are voided`);
+    await poll(() => page.locator("#confirm-text").textContent()).toContain(`the ${(TOTAL - BURST).toLocaleString("en-US")} codes left are voided`);
     await page.click("#confirm-yes");
     await poll(() => page.locator('[data-figure="state"]').getAttribute("data-value")).toBe("cancelled");
     expect((await admin.getCampaign({ campaignId, omitCodes: true })).campaign!.state).toBe(CampaignState.CANCELLED);
