@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { connect } from "node:net";
-import { createInterface } from "node:readline";
 import { ConnectError } from "@connectrpc/connect";
 import type { RowDataPacket } from "mysql2";
 import mysql from "mysql2/promise";
@@ -14,10 +12,10 @@ import {
   startTestService,
   stopTestService,
   TEST_MYSQL_URI,
-  TEST_REDIS_URL,
   testNamespace,
   waitFor,
 } from "../testing/harness.js";
+import { spawnLoggedService } from "../testing/logged-service.js";
 
 /**
  * Ctrl-C on `npm start`: SIGINT to the whole process group (the primary and every worker), as a
@@ -30,40 +28,6 @@ const TOTAL = 3000;
 const CALLERS = 6000;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
-type LogLine = { msg: string; url?: string; [k: string]: unknown };
-
-/** `src/main.ts` with WORKERS=2 in a process group of its own (detached), as a terminal runs it. */
-function spawnGroup(): { child: ChildProcess; logs: LogLine[]; url: Promise<string>; exited: Promise<[number | null, string | null]> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATABASE_URL: `${TEST_MYSQL_URI}/${ns.database}`,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: ns.prefix,
-      LOG_LEVEL: "info",
-      WORKERS: "2",
-      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-    detached: true,
-  });
-  const logs: LogLine[] = [];
-  const exited = once(child, "exit") as Promise<[number | null, string | null]>;
-  const url = new Promise<string>((resolve, reject) => {
-    let ready = 0;
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as LogLine;
-      logs.push(entry);
-      // Both workers serve before the burst, so both are in the middle of it when the signal comes.
-      if (entry.msg === "coupon service started" && entry.url && ++ready === 2) resolve(entry.url);
-    });
-    void exited.then(([code]) => reject(new Error(`the service exited with ${code} before it started`)));
-  });
-  return { child, logs, url, exited };
-}
-
 afterAll(async () => {
   const s = await startTestService({ PERSISTER: "off" }, {}, ns);
   await stopTestService(s);
@@ -71,7 +35,13 @@ afterAll(async () => {
 
 describe.each(["SIGINT", "SIGTERM"] as const)("%s to the whole process group in the middle of a burst (WORKERS=2)", (signal) => {
   it("answers or cleanly refuses every call, has every answered issue in MySQL, and exits 0 within the bound", async () => {
-    const { child, logs, url, exited } = spawnGroup();
+    const { child, logs, url, exited } = spawnLoggedService(ns, {
+      workers: "2",
+      // Both workers serve before the burst, so both are in the middle of it when the signal comes.
+      readyWorkers: 2,
+      detached: true,
+      env: { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+    });
     const base = await url;
     const admin = couponClient(base, "json");
     const { campaignId } = await createLoadedCampaign(admin, { total: TOTAL });
@@ -135,7 +105,13 @@ describe.each(["SIGINT", "SIGTERM"] as const)("%s to the whole process group in 
 
 describe("a second Ctrl-C", () => {
   it("a moment after the first, makes the primary and every worker exit at once", async () => {
-    const { child, logs, url, exited } = spawnGroup();
+    const { child, logs, url, exited } = spawnLoggedService(ns, {
+      workers: "2",
+      // Both workers serve before the burst, so both are in the middle of it when the signal comes.
+      readyWorkers: 2,
+      detached: true,
+      env: { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+    });
     const base = new URL(await url);
     // A request that never finishes keeps the graceful stop waiting on its drain.
     const hanging = connect(Number(base.port), base.hostname);

@@ -1,6 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import type { RowDataPacket } from "mysql2";
 import mysql from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,43 +8,14 @@ import {
   startTestService,
   stopTestService,
   TEST_MYSQL_URI,
-  TEST_REDIS_URL,
   testNamespace,
   waitFor,
 } from "../testing/harness.js";
+import { spawnLoggedService } from "../testing/logged-service.js";
 
 const ns = testNamespace();
 const TOTAL = 3000;
 const CALLERS = 6000;
-
-type LogLine = { msg: string; url?: string; [k: string]: unknown };
-
-/** The real entry point (src/main.ts) in a child process, in this file's own database and prefix. */
-function spawnService(workers: string): { child: ChildProcess; logs: LogLine[]; url: Promise<string> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATABASE_URL: `${TEST_MYSQL_URI}/${ns.database}`,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: ns.prefix,
-      LOG_LEVEL: "info",
-      WORKERS: workers,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const logs: LogLine[] = [];
-  const url = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as LogLine;
-      logs.push(entry);
-      if (entry.msg === "coupon service started" && entry.url) resolve(entry.url);
-    });
-    child.once("exit", (code) => reject(new Error(`the service exited with ${code} before it started`)));
-  });
-  return { child, logs, url };
-}
 
 afterAll(async () => {
   // Drops the database and keys whatever happened above.
@@ -59,7 +27,7 @@ afterAll(async () => {
 // 2-core machine, which passes the signal on to its two workers.
 describe.each(["1", "2"])("graceful shutdown with WORKERS=%s", (workers) => {
   it("on SIGTERM in the middle of a burst exits 0 with every code a caller received in MySQL, with its owner", async () => {
-    const { child, logs, url } = spawnService(workers);
+    const { child, logs, url, exited } = spawnLoggedService(ns, { workers });
     const base = await url;
     const admin = couponClient(base, "json");
     const { campaignId } = await createLoadedCampaign(admin, { total: TOTAL });
@@ -74,10 +42,9 @@ describe.each(["1", "2"])("graceful shutdown with WORKERS=%s", (workers) => {
       ),
     );
     await waitFor("the burst to be under way", () => (received.size >= 300 ? true : undefined), 60_000, 1);
-    const exited = once(child, "exit");
     child.kill("SIGTERM");
     await Promise.all(calls);
-    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    const [code, signal] = await exited;
 
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(["shutting down", "HTTP drained", "stopped"]));
