@@ -133,3 +133,17 @@ export type Measured<T> = {
   quietWaitMs: number;
   busyBeforePct: number | null;
 };
+
+/**
+ * The process groups of a bench run, resolved when called (a service's workers exist only once
+ * it has started): the service with its workers, Redis, MariaDB, this generator, the bare server.
+ */
+export function benchPids(servicePid: number, barePid = 0): PidGroups {
+  return {
+    service: withDescendants([servicePid]),
+    redis: pidsNamed(["redis-server"]),
+    mariadb: pidsNamed(["mariadbd"]),
+    generator: [process.pid],
+    bare: barePid ? [barePid] : [],
+  };
+}

@@ -49,3 +49,22 @@ export async function startNodeChild(script: string, env: Record<string, string>
   };
   return { process: child, url, stop };
 }
+
+/**
+ * The production build of the service (`dist/src/main.js` under `root`) in a database and Redis
+ * prefix of the bench's own, with the admin methods open: the bench creates its own campaigns
+ * (an inherited key would lock it out). Waits until /healthz answers.
+ */
+export async function startBenchService(root: string, databaseUrl: string, redisUrl: string, prefix: string): Promise<Child> {
+  const port = await freePort();
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    ADMIN_API_KEY: "",
+  };
+  return startNodeChild(`${root}dist/src/main.js`, env, `http://127.0.0.1:${port}`, "/healthz", 120_000);
+}

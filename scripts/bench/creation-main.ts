@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { ControlClient } from "../loadtest/rpc/control-client.js";
-import { pidsNamed, withDescendants, type PidGroups } from "./box-load.js";
-import { freePort, startNodeChild } from "./child-process.js";
+import { benchPids, type PidGroups } from "./box-load.js";
+import { startBenchService } from "./child-process.js";
 import { measureCreationFigures } from "./creation-figures.js";
 import { renderCreation } from "./creation-markdown.js";
 import { dropDatabase } from "./mysql-probe.js";
@@ -22,17 +22,7 @@ const say = (line: string) => console.error(`bench: ${line}`);
 async function main(): Promise<number> {
   const prefix = `bench-creation:${process.pid}:`;
   await dropDatabase(MYSQL_URI, DATABASE);
-  const port = await freePort();
-  const env = {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: `${MYSQL_URI}/${DATABASE}`,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    ADMIN_API_KEY: "",
-  };
-  const service = await startNodeChild(`${ROOT}dist/src/main.js`, env, `http://127.0.0.1:${port}`, "/healthz", 120_000);
+  const service = await startBenchService(ROOT, `${MYSQL_URI}/${DATABASE}`, REDIS_URL, prefix);
   const client = new ControlClient(service.url);
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
@@ -45,13 +35,7 @@ async function main(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => void cleanup().finally(() => process.exit(130)));
   }
-  const pids = (): PidGroups => ({
-    service: withDescendants([service.process.pid ?? 0]),
-    redis: pidsNamed(["redis-server"]),
-    mariadb: pidsNamed(["mariadbd"]),
-    generator: [process.pid],
-    bare: [],
-  });
+  const pids = (): PidGroups => benchPids(service.process.pid ?? 0);
   try {
     const figures = await measureCreationFigures({
       root: ROOT,

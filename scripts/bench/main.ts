@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ControlClient } from "../loadtest/rpc/control-client.js";
-import { pidsNamed, withDescendants, type PidGroups } from "./box-load.js";
-import { freePort, startNodeChild, type Child } from "./child-process.js";
+import { benchPids, type PidGroups } from "./box-load.js";
+import { freePort, startBenchService, startNodeChild, type Child } from "./child-process.js";
 import { measureCreationFigures } from "./creation-figures.js";
 import { measureIssueFigures } from "./issue-figures.js";
 import { describeMachine } from "./machine.js";
@@ -26,19 +26,8 @@ const CREATION_10M = process.argv.includes("--creation-10m");
 
 const say = (line: string) => console.error(`bench: ${line}`);
 
-async function startService(prefix: string): Promise<Child> {
-  const port = await freePort();
-  const env = {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: `${MYSQL_URI}/${DATABASE}`,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    // Admin methods open: the bench creates its own campaigns (an inherited key would lock it out).
-    ADMIN_API_KEY: "",
-  };
-  return startNodeChild(`${ROOT}dist/src/main.js`, env, `http://127.0.0.1:${port}`, "/healthz", 120_000);
+function startService(prefix: string): Promise<Child> {
+  return startBenchService(ROOT, `${MYSQL_URI}/${DATABASE}`, REDIS_URL, prefix);
 }
 
 async function startBareServer(): Promise<Child> {
@@ -93,13 +82,7 @@ async function main(): Promise<number> {
     });
   }
   // Resolved at the start of each figure: the service's workers exist by then.
-  const pids = (): PidGroups => ({
-    service: withDescendants([service!.process.pid!]),
-    redis: pidsNamed(["redis-server"]),
-    mariadb: pidsNamed(["mariadbd"]),
-    generator: [process.pid],
-    bare: [bare.process.pid ?? 0],
-  });
+  const pids = (): PidGroups => benchPids(service!.process.pid!, bare.process.pid ?? 0);
   try {
     // First, with services of their own and nothing else of the bench running beside them.
     const issue = await measureIssueFigures({
