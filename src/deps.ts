@@ -10,6 +10,7 @@ import { RedisKeys } from "./redis/keys.js";
 import { registerScripts, type ScriptedRedis } from "./redis/scripts.js";
 import { RedisClock } from "./issue/redis-clock.js";
 import { RefusalMemo } from "./issue/refusal-memo.js";
+import { KnownShards } from "./issue/sub-pool-walk.js";
 import type { IssueRateLimits } from "./issue/issue.js";
 
 /** Everything that holds a connection or a secret, built once at start and closed on shutdown. */
@@ -29,6 +30,8 @@ export type Deps = {
   redisClock: RedisClock;
   /** Refusals this instance may answer without Redis (src/issue/refusal-memo.ts). */
   refusals: RefusalMemo;
+  /** Campaigns split into sub-pools, learnt from the issue script (src/issue/sub-pool-walk.ts). */
+  shards: KnownShards;
   /** Optional limits on IssueCoupon calls per user and per client address. */
   rateLimits: IssueRateLimits;
 };
@@ -94,7 +97,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const redisClock = new RedisClock(redis);
   redisClock.start();
   const refusals = new RefusalMemo(bulkRedis, keys, redisClock, logger);
-  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader, redisClock, refusals };
+  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader, redisClock, refusals, shards: new KnownShards() };
 }
 
 /** Waits for pool loads in progress, then closes every connection. */

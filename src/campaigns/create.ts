@@ -20,6 +20,7 @@ export async function createCampaign(deps: CreateDeps, input: CreateCampaignInpu
       startTime: new Date(valid.startTimeMs),
       endTime: valid.endTimeMs === null ? null : new Date(valid.endTimeMs),
       totalCoupons: valid.totalCoupons,
+      shards: valid.shards,
     }, token),
   );
   void deps.loader.start(row, { token, fence: row.loadFence });

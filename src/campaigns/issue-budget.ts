@@ -2,8 +2,9 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import type { RedisClient } from "../redis/client.js";
-import type { RedisKeys } from "../redis/keys.js";
+import { parseSubPoolMember, type RedisKeys } from "../redis/keys.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
+import { allowanceForLocal } from "./sub-pools.js";
 
 /**
  * The issue budget bounds what a total loss of Redis can cost. The issue script never hands out
@@ -72,15 +73,17 @@ export class IssueBudget {
   async runOnce(): Promise<number> {
     let raised = 0;
     const now = Date.now();
-    for (const id of await this.deps.bulkRedis.smembers(this.deps.keys.activeCampaigns)) {
-      const k = this.deps.keys.campaign(id);
-      const [state, issuedRaw, allowRaw, totalRaw] = await this.deps.bulkRedis.hmget(k.meta, "state", "issued", "allow", "total");
+    // One sub-pool at a time (a campaign of one pool is its own sub-pool 0): each has its own
+    // issued count and rate; MySQL's one allowance covers every sub-pool (src/campaigns/sub-pools.ts).
+    for (const member of await this.deps.bulkRedis.smembers(this.deps.keys.activeCampaigns)) {
+      const k = this.deps.keys.campaign(member);
+      const [state, issuedRaw, allowRaw, totalRaw, shardsRaw] = await this.deps.bulkRedis.hmget(k.meta, "state", "issued", "allow", "total", "shards");
       if ((state !== "ready" && state !== "paused") || allowRaw === null || totalRaw === null) continue;
       const issued = Number(issuedRaw ?? 0);
       const allow = Number(allowRaw);
       const total = Number(totalRaw);
-      const prev = this.last.get(id);
-      this.last.set(id, { issued, atMs: now });
+      const prev = this.last.get(member);
+      this.last.set(member, { issued, atMs: now });
       if (allow >= total) continue;
       const ratePerS = prev && now > prev.atMs ? ((issued - prev.issued) * 1000) / (now - prev.atMs) : 0;
       const headroom = Math.max(this.options.minHeadroom, Math.ceil(ratePerS * this.options.headroomSeconds));
@@ -88,7 +91,8 @@ export class IssueBudget {
       // Raise early, at half the headroom left, so a burst never catches up with the budget.
       if (allow - issued > headroom / 2) continue;
       if (target <= allow) continue;
-      await recordBudget(this.deps.db, Number(id), target);
+      const shards = Number(shardsRaw ?? 1);
+      await recordBudget(this.deps.db, parseSubPoolMember(member).campaignId, shards === 1 ? target : allowanceForLocal(target, shards));
       await this.deps.redis.raiseBudget(k.meta, target);
       raised++;
     }

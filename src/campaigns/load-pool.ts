@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import type { CodeGenerator } from "../codes/generator.js";
-import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
+import { PERSISTER_GROUP, subPoolMember, type RedisKeys } from "../redis/keys.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
 import { initialBudget, recordBudget } from "./issue-budget.js";
 import { recordLoadProgress, renewLoadLease, type LoadLease } from "./load-lease.js";
 import { FillFenced, finishFill, pushCodes, startFill } from "./pool-fill.js";
 import { insertCodes, type CampaignRow } from "./repository.js";
+import { allowanceForLocal, subPoolOfPosition, subPoolSize } from "./sub-pools.js";
 
 /** Where a load may be held up by a test, to reproduce a loader that stalls past its lease. */
 export type LoadStep = "push" | "finish";
@@ -90,26 +91,43 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow, lease: Loa
     if (!(await recordLoadProgress(db, id, lease, loaded, status))) throw lost();
     heartbeatAt = now;
   };
-  const k = keys.campaign(id);
   const total = campaign.totalCoupons;
-  // The budget goes to MySQL before Redis may use it (src/campaigns/issue-budget.ts).
-  const allow = initialBudget(total, { initial: deps.initialIssueBudget });
-  await recordBudget(db, id, allow);
-  await startFill(bulkRedis, k.meta, [k.pool, k.users, k.stream], "load", lease.fence, {
-    start_ms: campaign.startTime.getTime(),
-    ...(campaign.endTime ? { end_ms: campaign.endTime.getTime() } : {}),
-    total,
-    issued: 0,
-    allow,
-  });
+  const shards = campaign.shards;
+  const pools = keys.subPools(id, shards);
+  // The budget goes to MySQL before Redis may use it (src/campaigns/issue-budget.ts); with
+  // sub-pools every one may issue up to the same local position (src/campaigns/sub-pools.ts).
+  const localAllow = Math.ceil(initialBudget(total, { initial: deps.initialIssueBudget }) / shards);
+  await recordBudget(db, id, shards === 1 ? localAllow : allowanceForLocal(localAllow, shards));
+  await Promise.all(
+    pools.map((k, sub) =>
+      startFill(bulkRedis, k.meta, [k.pool, k.users, k.stream], "load", lease.fence, {
+        start_ms: campaign.startTime.getTime(),
+        ...(campaign.endTime ? { end_ms: campaign.endTime.getTime() } : {}),
+        total: subPoolSize(sub, shards, total),
+        issued: 0,
+        allow: localAllow,
+        ...(shards > 1 ? { shards, sub } : {}),
+      }),
+    ),
+  );
 
-  /** Pushes one batch's codes, chunk by chunk, in order; `chunk` numbers the first of them. */
+  /**
+   * Pushes one batch's codes (pool positions first + 1 …), chunk by chunk, in order; `chunk`
+   * numbers the first of them. With sub-pools each takes its share of the batch, in order, the
+   * sub-pools side by side (they may live on different masters); a mark counts one sub-pool's codes.
+   */
   const pushBatch = async (first: number, codes: readonly string[], chunk: number) => {
-    for (let at = 0; at < codes.length; at += PUSH_CHUNK, chunk++) {
-      const part = codes.slice(at, at + PUSH_CHUNK);
-      await renew("push", chunk);
-      await pushCodes(bulkRedis, k, lease.fence, first + at, first + at + part.length, part);
-    }
+    const shares = splitBySubPool(codes, first, shards);
+    await Promise.all(
+      shares.map(async (share, sub) => {
+        const before = subPoolSize(sub, shards, first);
+        for (let at = 0; at < share.length; at += PUSH_CHUNK) {
+          const part = share.slice(at, at + PUSH_CHUNK);
+          await renew("push", chunk++);
+          await pushCodes(bulkRedis, pools[sub]!, lease.fence, before + at, before + at + part.length, part);
+        }
+      }),
+    );
   };
 
   /** Each batch's end (stored, pushed, progress recorded), oldest first. */
@@ -140,17 +158,29 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow, lease: Loa
   }
   await renew("finish", 0);
 
-  try {
-    await bulkRedis.xgroup("CREATE", k.stream, PERSISTER_GROUP, "0", "MKSTREAM");
-  } catch (err) {
-    if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+  for (const [sub, k] of pools.entries()) {
+    try {
+      await bulkRedis.xgroup("CREATE", k.stream, PERSISTER_GROUP, "0", "MKSTREAM");
+    } catch (err) {
+      if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+    }
+    await bulkRedis.sadd(keys.activeCampaigns, subPoolMember(id, sub));
   }
-  await bulkRedis.sadd(keys.activeCampaigns, String(id));
   // MySQL first: if we die between the two, MySQL says ready while Redis still refuses to issue,
   // which is safe (load recovery finishes it); the opposite order could let a crash-restart
   // reload an issuing pool.
   await progress(total, "ready");
-  await finishFill(bulkRedis, k.meta, "load", lease.fence, total, { state: "ready" });
+  for (const [sub, k] of pools.entries()) {
+    await finishFill(bulkRedis, k.meta, "load", lease.fence, subPoolSize(sub, shards, total), { state: "ready" });
+  }
+}
+
+/** A batch's codes (pool positions first + 1 …) dealt out to the sub-pools they belong to. */
+function splitBySubPool(codes: readonly string[], first: number, shards: number): ReadonlyArray<readonly string[]> {
+  if (shards === 1) return [codes];
+  const shares: string[][] = Array.from({ length: shards }, () => []);
+  for (let i = 0; i < codes.length; i++) shares[subPoolOfPosition(first + i + 1, shards)]!.push(codes[i]!);
+  return shares;
 }
 
 /**

@@ -29,7 +29,7 @@ export async function loadCodeSecret(db: Db): Promise<Buffer> {
  */
 export async function insertCampaign(
   db: Db,
-  c: { name: string; startTime: Date; endTime: Date | null; totalCoupons: number },
+  c: { name: string; startTime: Date; endTime: Date | null; totalCoupons: number; shards: number },
   loadToken: string,
 ): Promise<CampaignRow> {
   return db.transaction(async (tx) => {

@@ -3,6 +3,8 @@ import { campaigns } from "../db/schema.js";
 import { takeLoadLease } from "./load-lease.js";
 import type { LoadDeps, PoolLoader } from "./load-pool.js";
 import { FillFenced, finishFill } from "./pool-fill.js";
+import { subPoolSize } from "./sub-pools.js";
+import { parseSubPoolMember } from "../redis/keys.js";
 
 export type ResumeDeps = Pick<LoadDeps, "db" | "bulkRedis" | "keys" | "logger" | "loadLeaseMs"> & { loader: PoolLoader };
 
@@ -28,21 +30,24 @@ export async function resumeLoads(deps: ResumeDeps): Promise<number> {
     void deps.loader.start(row, lease);
     acted++;
   }
-  for (const id of await deps.bulkRedis.smembers(deps.keys.activeCampaigns)) {
-    const k = deps.keys.campaign(id);
-    if ((await deps.bulkRedis.hget(k.meta, "state")) !== "loading" || deps.loader.isLoading(Number(id))) continue;
+  for (const member of await deps.bulkRedis.smembers(deps.keys.activeCampaigns)) {
+    // One sub-pool at a time: each has its own meta and its own complete-pool mark.
+    const { campaignId: id, sub } = parseSubPoolMember(member);
+    const k = deps.keys.campaign(member);
+    if ((await deps.bulkRedis.hget(k.meta, "state")) !== "loading" || deps.loader.isLoading(id)) continue;
     const [row] = await deps.db
-      .select({ status: campaigns.status, fence: campaigns.loadFence, total: campaigns.totalCoupons })
+      .select({ status: campaigns.status, fence: campaigns.loadFence, total: campaigns.totalCoupons, shards: campaigns.shards })
       .from(campaigns)
-      .where(eq(campaigns.id, Number(id)));
+      .where(eq(campaigns.id, id));
     if (row?.status !== "ready") continue;
     try {
-      if (!(await finishFill(deps.bulkRedis, k.meta, "load", row.fence, row.total, { state: "ready" }))) continue;
+      const mark = subPoolSize(sub, row.shards, row.total);
+      if (!(await finishFill(deps.bulkRedis, k.meta, "load", row.fence, mark, { state: "ready" }))) continue;
     } catch (err) {
       if (err instanceof FillFenced) continue; // a rebuild, or not this load's complete pool: not ours to finish
       throw err;
     }
-    deps.logger.warn({ campaignId: Number(id) }, "finished a pool load whose loader died before flipping Redis to ready");
+    deps.logger.warn({ campaignId: id, subPool: sub }, "finished a pool load whose loader died before flipping Redis to ready");
     acted++;
   }
   return acted;

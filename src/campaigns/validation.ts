@@ -1,4 +1,5 @@
 import { invalidArgument } from "../errors.js";
+import { MAX_SHARDS } from "./sub-pools.js";
 
 /** Bounds on what a campaign may be. They are part of the API: docs/api.md lists them. */
 export const LIMITS = {
@@ -19,8 +20,10 @@ export type CreateCampaignInput = {
   /** Optional: undefined for a campaign that runs until sold out. */
   endTimeMs?: number | undefined;
   totalCoupons: bigint;
+  /** Optional: sub-pools (src/campaigns/sub-pools.ts); 0 or undefined means one pool. */
+  shards?: number | undefined;
 };
-export type ValidCampaign = { name: string; startTimeMs: number; endTimeMs: number | null; totalCoupons: number };
+export type ValidCampaign = { name: string; startTimeMs: number; endTimeMs: number | null; totalCoupons: number; shards: number };
 
 // C0/C1 controls and unpaired surrogates make names that cannot be shown or stored faithfully.
 // eslint-disable-next-line no-control-regex
@@ -48,7 +51,18 @@ export function validateCreateCampaign(input: CreateCampaignInput, nowMs: number
   if (total < BigInt(LIMITS.totalMin) || total > BigInt(LIMITS.totalMax)) {
     throw invalidArgument(`total_coupons must be between ${LIMITS.totalMin} and ${LIMITS.totalMax}, got ${total}`);
   }
-  return { name, startTimeMs: input.startTimeMs, endTimeMs, totalCoupons: Number(total) };
+  const shards = validateShards(input.shards ?? 0, Number(total));
+  return { name, startTimeMs: input.startTimeMs, endTimeMs, totalCoupons: Number(total), shards };
+}
+
+/** 0 (the field left out) means one pool; every sub-pool must get at least one code. */
+function validateShards(shards: number, total: number): number {
+  if (shards === 0) return 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+    throw invalidArgument(`shards must be between 1 and ${MAX_SHARDS}, got ${shards}`);
+  }
+  if (shards > total) throw invalidArgument(`shards (${shards}) must not exceed total_coupons (${total}): every sub-pool needs a code`);
+  return shards;
 }
 
 /** end_time is optional; when given it must be after start_time and not already past. */

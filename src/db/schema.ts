@@ -72,6 +72,11 @@ export const campaigns = mysqlTable("campaigns", {
    * so a loader or rebuild that lost its lease or lock can never touch the pool again.
    */
   loadFence: int("load_fence", { unsigned: true }).notNull().default(0),
+  /**
+   * Sub-pools the campaign's codes are split into (CreateCampaign `shards`), each under its own
+   * Redis hash tag: 1 for one pool, as before (src/campaigns/sub-pools.ts).
+   */
+  shards: tinyint("shards", { unsigned: true }).notNull().default(1),
 });
 
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */

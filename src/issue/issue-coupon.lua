@@ -5,7 +5,10 @@
   KEYS[1]  meta hash    fields: state ("loading" | "ready" | "paused" | "cancelled"),
                         start_ms and end_ms (ms since epoch; end_ms absent: no end), issued,
                         allow (the issue budget: the last sequence that may be issued; absent:
-                        no budget)
+                        no budget); for a campaign split into sub-pools (src/campaigns/
+                        sub-pools.ts) also shards (K) and sub (this sub-pool, 0…K−1), and
+                        issued/allow count this sub-pool's codes
+  (KEYS[1..4] are one sub-pool's keys when the campaign has several.)
   KEYS[2]  pool list    codes not yet issued; LPOP takes the next
   KEYS[3]  users hash   user id -> "code|sequence"
   KEYS[4]  stream       one entry per issue for the persister: c=code u=user s=sequence t=ms
@@ -15,6 +18,7 @@
   ARGV[2]  calls one user may make per window; 0: no per-user limit
   ARGV[3]  calls one client address may make per window; 0: no per-address limit
   ARGV[4]  the rate-limit window, in ms
+  ARGV[5]  K, present when the caller knows the campaign is split into K sub-pools
   With rate limits off (the default) the call passes only KEYS[1..4] and ARGV[1]: fewer
   arguments to build and parse on every call of a flash sale.
 
@@ -24,13 +28,17 @@
     {-1}                  the campaign is not in Redis
     {-2}                  the pool is still loading
     {-3, start_ms}        before the start instant, by Redis's own clock
-    {-4, issued}          sold out, with `issued` codes issued in all
+    {-4, issued}          sold out, with `issued` codes issued in all (by this sub-pool: the
+                          caller walks on to the next one)
     {-5}                  paused (PauseCampaign)
     {-6}                  cancelled (CancelCampaign)
     {-7, end_ms}          at or after the end instant, by Redis's own clock
     {-9, kind, retry_ms}  over a rate limit ("user" or "ip"); retry after retry_ms
     {-8}                  the issue budget is used up until the service raises it (it raises
                           it in MySQL first: src/campaigns/issue-budget.ts); try again shortly
+    {-10, K}              the campaign has K sub-pools and the caller did not say it knew
+                          (ARGV[5]): it must route the call (src/issue/sub-pool-walk.ts); an
+                          instance learns K from this answer once
 
   The lifecycle checks read only the meta hash, so they cost nothing extra: one HMGET as before.
   Precedence: cancelled, then ended, then paused, then not started. A holder asking again after
@@ -40,11 +48,14 @@
   read-only replica or with failing persistence it is refused whole instead of stopping halfway.
   Every check comes before the first write: Lua scripts have no rollback.
 ]]
-local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms', 'end_ms', 'issued', 'allow')
+local meta = redis.call('HMGET', KEYS[1], 'state', 'start_ms', 'end_ms', 'issued', 'allow', 'shards', 'sub')
 local state, start_ms, end_ms, issued, allow = meta[1], meta[2], meta[3], meta[4], meta[5]
+local shards = tonumber(meta[6] or '1')
 
 -- Checks: nothing below may write until the last of them has passed.
 if not state then return {-1} end
+-- A caller who thinks the campaign has one pool would call "sold out" when this sub-pool is empty.
+if shards > 1 and not ARGV[5] then return {-10, shards} end
 if state == 'cancelled' then return {-6} end
 -- "loading", or a state this script does not know: never issue from it.
 if state ~= 'ready' and state ~= 'paused' then return {-2} end
@@ -88,6 +99,8 @@ if allow and tonumber(issued or '0') >= tonumber(allow) and redis.call('LLEN', K
 local code = redis.call('LPOP', KEYS[2])
 if not code then return {-4, tonumber(issued or '0')} end
 local sequence = redis.call('HINCRBY', KEYS[1], 'issued', 1)
+-- Interleaved across sub-pools, so sequences stay unique per campaign.
+if shards > 1 then sequence = (sequence - 1) * shards + tonumber(meta[7]) + 1 end
 if user ~= '' then redis.call('HSET', KEYS[3], user, code .. '|' .. sequence) end
 redis.call('XADD', KEYS[4], '*', 'c', code, 'u', user, 's', sequence, 't', now)
 return {0, code, sequence}

@@ -2,6 +2,7 @@ import { AppError, notFound, unavailable } from "../errors.js";
 import type { Db } from "../db/client.js";
 import { rateLimitKey, type RedisKeys } from "../redis/keys.js";
 import type { RefusalMemo } from "./refusal-memo.js";
+import { issueFromSubPools, type KnownShards } from "./sub-pool-walk.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
 import { countIssues, findCampaign } from "../campaigns/repository.js";
 import { withMysql } from "../db/errors.js";
@@ -17,7 +18,15 @@ import {
 /** Optional per-caller limits on IssueCoupon calls; 0 turns a limit off. */
 export type IssueRateLimits = { perUser: number; perIp: number; windowMs: number };
 
-export type IssueDeps = { redis: ScriptedRedis; keys: RedisKeys; db: Db; rateLimits: IssueRateLimits; refusals: RefusalMemo };
+export type IssueDeps = {
+  redis: ScriptedRedis;
+  keys: RedisKeys;
+  db: Db;
+  rateLimits: IssueRateLimits;
+  refusals: RefusalMemo;
+  /** Campaigns this instance has learnt are split into sub-pools. */
+  shards: KnownShards;
+};
 
 export type Caller = {
   /** "" for an anonymous caller. */
@@ -39,11 +48,14 @@ export type IssuedCoupon = {
  * consulted only when Redis does not know the campaign, to tell "no such campaign" apart from
  * "its pool is not loaded". The script's return codes are decoded here and nowhere else.
  * A refusal this instance already knows to be true (sold out, not started: RefusalMemo) costs
- * no round trip at all.
+ * no round trip at all. A campaign split into sub-pools answers {-10, K} to a caller that did
+ * not know: from then on this instance walks its sub-pools (src/issue/sub-pool-walk.ts).
  */
 export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: Caller): Promise<IssuedCoupon> {
   const known = deps.refusals.refusal(campaignId, caller.userId);
   if (known) throw known;
+  const shards = deps.shards.of(campaignId);
+  if (shards !== undefined) return issueFromSubPools(deps, campaignId, shards, caller);
   const k = deps.keys.campaignCached(campaignId);
   const { perUser, perIp, windowMs } = deps.rateLimits;
   const userLimit = perUser > 0 && caller.userId !== "" ? perUser : 0;
@@ -60,10 +72,29 @@ export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: C
       reply = await deps.redis.issueCouponLimited(k.meta, k.pool, k.users, k.stream, userRate, ipRate, caller.userId, userLimit, ipLimit, windowMs);
     }
   } catch (err) {
-    throw unavailable("the coupon pool (Redis) is unavailable; try again shortly", err);
+    throw poolUnavailable(err);
   }
   const status = reply[0] as number;
   if (status >= 0) return { code: reply[1] as string, sequence: reply[2] as number, repeated: status === 1 };
+  if (status === -10) {
+    deps.shards.learn(campaignId, reply[1] as number);
+    return issueFromSubPools(deps, campaignId, reply[1] as number, caller);
+  }
+  if (status === -4) {
+    deps.refusals.sawSoldOut(campaignId, reply[1] as number);
+    throw campaignSoldOut(campaignId);
+  }
+  return refuse(deps, campaignId, reply);
+}
+
+/** The unavailable answer when the issue script could not run. */
+export function poolUnavailable(err: unknown): AppError {
+  return unavailable("the coupon pool (Redis) is unavailable; try again shortly", err);
+}
+
+/** Throws the answer for one of the issue script's refusals other than sold out (-4). */
+export function refuse(deps: IssueDeps, campaignId: number, reply: unknown[]): Promise<never> {
+  const status = reply[0] as number;
   switch (status) {
     case -9:
       throw new AppError(
@@ -78,9 +109,6 @@ export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: C
       throw campaignCancelled(campaignId);
     case -5:
       throw campaignPaused(campaignId);
-    case -4:
-      deps.refusals.sawSoldOut(campaignId, reply[1] as number);
-      throw campaignSoldOut(campaignId);
     case -3:
       deps.refusals.sawNotStarted(campaignId, Number(reply[1]));
       throw campaignNotStarted(campaignId, Number(reply[1]));

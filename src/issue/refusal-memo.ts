@@ -33,10 +33,13 @@ type SoldOut = {
   building: boolean;
 };
 type NotStarted = { error: AppError; seenAt: number; startMs: number };
+/** One sub-pool of a campaign split into several, seen empty (src/issue/sub-pool-walk.ts). */
+type EmptySubPool = { seenAt: number; issued: number; holders: HoldersFilter | undefined; building: boolean };
 
 export class RefusalMemo {
   private readonly soldOut = new Map<number, SoldOut>();
   private readonly notStarted = new Map<number, NotStarted>();
+  private readonly emptySubPools = new Map<number, Array<EmptySubPool | undefined>>();
 
   constructor(
     private readonly bulkRedis: RedisClient,
@@ -59,7 +62,7 @@ export class RefusalMemo {
   }
 
   /** Redis answered sold out, with `issued` codes issued in all. */
-  sawSoldOut(campaignId: number, issued: number): void {
+  sawSoldOut(campaignId: number, issued: number, shards = 1): void {
     this.notStarted.delete(campaignId);
     const known = this.soldOut.get(campaignId);
     if (known && known.issued === issued) {
@@ -68,7 +71,44 @@ export class RefusalMemo {
     }
     const entry: SoldOut = { error: campaignSoldOut(campaignId), seenAt: performance.now(), issued, holders: undefined, building: false };
     this.soldOut.set(campaignId, entry);
-    void this.buildHolders(campaignId, entry);
+    const users = this.keys.subPools(campaignId, shards).map((k) => k.users);
+    void this.buildHolders(campaignId, entry, users, (filter) => this.soldOut.get(campaignId) === entry && (entry.holders = filter));
+  }
+
+  /**
+   * Whether a call may pass over sub-pool `sub` of a campaign split into sub-pools without asking
+   * it: seen empty within the trust window, and the caller is anonymous or certainly holds no
+   * code from it. Passing over the sub-pool that holds a named caller's code would pop a second
+   * one further on; the holders filter has no false negatives, so that never happens.
+   */
+  skipsSubPool(campaignId: number, sub: number, userId: string): boolean {
+    const e = this.emptySubPools.get(campaignId)?.[sub];
+    if (e === undefined || performance.now() - e.seenAt >= TRUST_MS) return false;
+    return userId === "" || (e.holders !== undefined && !e.holders.mayHold(userId));
+  }
+
+  /** Sub-pool `sub` answered sold out, with `issued` codes issued from it. */
+  sawSubPoolEmpty(campaignId: number, sub: number, shards: number, issued: number): void {
+    let pools = this.emptySubPools.get(campaignId);
+    if (pools === undefined || pools.length !== shards) {
+      pools = new Array<EmptySubPool | undefined>(shards).fill(undefined);
+      this.emptySubPools.set(campaignId, pools);
+    }
+    const known = pools[sub];
+    if (known && known.issued === issued) {
+      known.seenAt = performance.now();
+      return;
+    }
+    const entry: EmptySubPool = { seenAt: performance.now(), issued, holders: undefined, building: false };
+    pools[sub] = entry;
+    const users = [this.keys.subPool(campaignId, sub).users];
+    void this.buildHolders(campaignId, entry, users, (filter) => pools[sub] === entry && (entry.holders = filter));
+  }
+
+  /** A walk met every sub-pool empty (or passed it as known empty): the campaign is sold out. */
+  sawAllSubPoolsEmpty(campaignId: number, shards: number): void {
+    const pools = this.emptySubPools.get(campaignId) ?? [];
+    this.sawSoldOut(campaignId, pools.reduce((sum, e) => sum + (e?.issued ?? 0), 0), shards);
   }
 
   /** Redis answered not started, with the start instant by its clock. */
@@ -81,21 +121,30 @@ export class RefusalMemo {
     this.notStarted.set(campaignId, { error: campaignNotStarted(campaignId, startMs), seenAt: performance.now(), startMs });
   }
 
-  /** Reads the holders once (HSCAN on the bulk connection, off the hot path) into a filter. */
-  private async buildHolders(campaignId: number, entry: SoldOut): Promise<void> {
+  /**
+   * Reads the holders once (HSCAN of each users hash on the bulk connection, off the hot path)
+   * into a filter, and hands it to `install`, which keeps it only if the entry is still the
+   * current one (a rebuild that issued again makes a new entry).
+   */
+  private async buildHolders(
+    campaignId: number,
+    entry: { issued: number; building: boolean },
+    usersKeys: readonly string[],
+    install: (filter: HoldersFilter) => unknown,
+  ): Promise<void> {
     if (entry.building) return;
     entry.building = true;
     try {
       const filter = new HoldersFilter(entry.issued);
-      const users = this.keys.campaign(campaignId).users;
-      let cursor = "0";
-      do {
-        const [next, fields] = await this.bulkRedis.hscan(users, cursor, "COUNT", 2000);
-        for (let i = 0; i < fields.length; i += 2) filter.add(fields[i]!);
-        cursor = next;
-      } while (cursor !== "0");
-      // Only if nothing changed meanwhile (a rebuild that issued again makes a new entry).
-      if (this.soldOut.get(campaignId) === entry) entry.holders = filter;
+      for (const users of usersKeys) {
+        let cursor = "0";
+        do {
+          const [next, fields] = await this.bulkRedis.hscan(users, cursor, "COUNT", 2000);
+          for (let i = 0; i < fields.length; i += 2) filter.add(fields[i]!);
+          cursor = next;
+        } while (cursor !== "0");
+      }
+      install(filter);
     } catch (err) {
       this.logger.debug({ err, campaignId }, "could not read a sold-out campaign's holders; named callers keep asking Redis");
     } finally {

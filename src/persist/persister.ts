@@ -4,7 +4,7 @@ import { ReplyError } from "ioredis";
 import type { RedisClient } from "../redis/client.js";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
-import { PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
+import { parseSubPoolMember, PERSISTER_GROUP, type RedisKeys } from "../redis/keys.js";
 import { parseIssueEvent, type IssueEvent, type RawStreamEntry } from "./stream-entry.js";
 import { isMysqlUnreachable } from "../db/errors.js";
 import { describeStored, UnrecordedIssueError, writeIssues, type AlarmKind, type IntegrityAlarm } from "./write-issues.js";
@@ -219,7 +219,7 @@ export class Persister {
     const events: IssueEvent[] = entries.map(parseIssueEvent);
     try {
       const beforeCommit = this.options.beforeCommit;
-      const result = await writeIssues(this.deps.db, Number(id), events, {
+      const result = await writeIssues(this.deps.db, parseSubPoolMember(id).campaignId, events, {
         beforeCommit: beforeCommit && (() => beforeCommit(id, events.length)),
       });
       this.reportAlarms(id, result.alarms, result.newAlarms);

@@ -1,6 +1,9 @@
 /**
  * Every Redis key the service uses. All keys of one campaign share the hash tag `{id}`, so each
- * script touches a single slot and stays valid on a Redis Cluster.
+ * script touches a single slot and stays valid on a Redis Cluster. A campaign split into K
+ * sub-pools (src/campaigns/sub-pools.ts) has K such key sets: sub-pool 0 is the campaign's own
+ * `{id}` (so a campaign of one sub-pool is exactly what it always was), sub-pool j ≥ 1 is
+ * `{id.j}`, another slot, which a Redis Cluster may place on another master.
  */
 export type CampaignKeys = {
   /**
@@ -27,6 +30,7 @@ export function rateLimitKey(campaign: CampaignKeys, kind: "user" | "ip", who: s
 export class RedisKeys {
   /** The hot path's keys, built once per campaign (bounded: cleared when it grows past 4,096). */
   private readonly byCampaign = new Map<number, CampaignKeys>();
+  private readonly subPoolsByCampaign = new Map<number, readonly CampaignKeys[]>();
 
   constructor(private readonly prefix: string) {}
 
@@ -41,12 +45,40 @@ export class RedisKeys {
     return k;
   }
 
+  /** `subPools(id, shards)`, kept, like `campaignCached`. */
+  subPoolsCached(id: number, shards: number): readonly CampaignKeys[] {
+    let k = this.subPoolsByCampaign.get(id);
+    if (k === undefined || k.length !== shards) {
+      if (this.subPoolsByCampaign.size >= 4096) this.subPoolsByCampaign.clear();
+      k = this.subPools(id, shards);
+      this.subPoolsByCampaign.set(id, k);
+    }
+    return k;
+  }
+
+  /** The keys of every sub-pool of a campaign, sub-pool 0 first. */
+  subPools(id: number, shards: number): CampaignKeys[] {
+    return Array.from({ length: shards }, (_, sub) => this.subPool(id, sub));
+  }
+
+  /** The keys of one sub-pool: sub-pool 0 is the campaign's own keys. */
+  subPool(id: number, sub: number): CampaignKeys {
+    return this.campaign(subPoolMember(id, sub));
+  }
+
+  /**
+   * A campaign's keys by id, or a sub-pool's by its member name in `activeCampaigns`
+   * (`subPoolMember`): both build the same way.
+   */
   campaign(id: number | bigint | string): CampaignKeys {
     const base = `${this.prefix}cp:{${id}}:`;
     return { meta: `${base}meta`, pool: `${base}pool`, users: `${base}users`, stream: `${base}stream` };
   }
 
-  /** Set of campaign ids whose streams the persister must watch. */
+  /**
+   * Set of the sub-pools whose streams the persister must watch, by member name (`subPoolMember`:
+   * a campaign's id for its sub-pool 0, so a campaign of one sub-pool is listed by its id).
+   */
   get activeCampaigns(): string {
     return `${this.prefix}campaigns:active`;
   }
@@ -54,3 +86,15 @@ export class RedisKeys {
 
 /** The consumer group every persister joins. */
 export const PERSISTER_GROUP = "persister";
+
+/** A sub-pool's name in `activeCampaigns` and its hash tag: "42" for sub-pool 0, "42.3" for 3. */
+export function subPoolMember(campaignId: number, sub: number): string {
+  return sub === 0 ? String(campaignId) : `${campaignId}.${sub}`;
+}
+
+/** The campaign and sub-pool a member of `activeCampaigns` names. */
+export function parseSubPoolMember(member: string): { campaignId: number; sub: number } {
+  const dot = member.indexOf(".");
+  if (dot < 0) return { campaignId: Number(member), sub: 0 };
+  return { campaignId: Number(member.slice(0, dot)), sub: Number(member.slice(dot + 1)) };
+}

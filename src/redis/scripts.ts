@@ -13,6 +13,9 @@ const SCRIPTS: readonly ScriptDef[] = [
   // One script, two arities: without rate limits IssueCoupon sends only the four campaign keys.
   { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
   { name: "issueCouponLimited", numberOfKeys: 6, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  // A sub-pool of a campaign split into several (src/issue/sub-pool-walk.ts): limits off, K last.
+  { name: "issueCouponSharded", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  { name: "countCall", numberOfKeys: 1, file: new URL("../issue/count-call.lua", import.meta.url) },
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
   { name: "startFill", file: new URL("../campaigns/start-fill.lua", import.meta.url) },
@@ -35,7 +38,20 @@ export type ScriptCommands = {
     userLimit: number,
     ipLimit: number,
     windowMs: number,
+    shards?: number,
   ): Promise<unknown[]>;
+  issueCouponSharded(
+    meta: string,
+    pool: string,
+    users: string,
+    stream: string,
+    userId: string,
+    userLimit: 0,
+    ipLimit: 0,
+    windowMs: 0,
+    shards: number,
+  ): Promise<unknown[]>;
+  countCall(counter: string, limit: number, windowMs: number): Promise<number>;
   setCampaignState(meta: string, target: "paused" | "ready" | "cancelled"): Promise<number[]>;
   releaseCampaignKeys(meta: string, pool: string, users: string, stream: string, owners: number): Promise<number[]>;
   startFill(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>;

@@ -80,6 +80,7 @@ export function couponServiceImpl(deps: Deps): ServiceImpl<typeof CouponService>
         startTimeMs: timestampToMs(req.startTime, "start_time"),
         endTimeMs: timestampToMs(req.endTime, "end_time"),
         totalCoupons: req.totalCoupons,
+        shards: req.shards,
       });
       return create(CreateCampaignResponseSchema, { campaignId: BigInt(id) });
     },

@@ -74,13 +74,14 @@ export function couponClient(url: string, format: "json" | "binary", maxSockets 
 /** Creates a campaign and waits until its pool is loaded. */
 export async function createLoadedCampaign(
   client: Client<typeof CouponService>,
-  opts: { total: number; startInMs?: number; startMs?: number; name?: string },
+  opts: { total: number; startInMs?: number; startMs?: number; name?: string; shards?: number },
 ): Promise<{ campaignId: bigint; startMs: number }> {
   const startMs = opts.startMs ?? Date.now() + (opts.startInMs ?? 0);
   const { campaignId } = await client.createCampaign({
     name: opts.name ?? "test campaign",
     startTime: timestampFromMs(startMs),
     totalCoupons: BigInt(opts.total),
+    shards: opts.shards ?? 0,
   });
   await waitFor(`campaign ${campaignId} to load`, async () => {
     const c = (await client.getCampaign({ campaignId })).campaign;

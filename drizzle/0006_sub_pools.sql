@@ -1,0 +1,1 @@
+ALTER TABLE `campaigns` ADD `shards` tinyint unsigned DEFAULT 1 NOT NULL;

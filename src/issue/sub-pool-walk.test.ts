@@ -1,0 +1,51 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { RowDataPacket } from "mysql2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { homeSubPool } from "../campaigns/sub-pools.js";
+import { couponClient, createLoadedCampaign, startTestService, stopTestService, waitFor, type TestService } from "../testing/harness.js";
+
+let s: TestService;
+beforeAll(async () => {
+  s = await startTestService();
+});
+afterAll(async () => {
+  if (s) await stopTestService(s);
+});
+
+const codeOf = (err: unknown) => ConnectError.from(err).code;
+
+describe("IssueCoupon on a campaign split into sub-pools", () => {
+  it("issues every code exactly once across 4 sub-pools, also when most callers hash to one of them", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 1000, shards: 4 });
+    const client = couponClient(s.url, "binary", 256);
+    // Skewed: half the callers are users whose home is sub-pool 0, which empties first.
+    const users: string[] = [];
+    for (let i = 0; users.length < 1500; i++) {
+      const u = `skew-${i}`;
+      if (users.length % 2 === 1 || homeSubPool(u, 4) === 0) users.push(u);
+    }
+    const first = await Promise.allSettled(users.map((userId) => client.issueCoupon({ campaignId, userId })));
+    const got = new Map<string, { code: string; sequence: bigint }>();
+    first.forEach((r, i) => r.status === "fulfilled" && got.set(users[i]!, { code: r.value.couponCode, sequence: r.value.sequence }));
+    expect(got.size).toBe(1000);
+    expect(new Set([...got.values()].map((g) => g.code)).size).toBe(1000);
+    expect(new Set([...got.values()].map((g) => g.sequence)).size).toBe(1000);
+    const refused = first.flatMap((r) => (r.status === "rejected" ? [codeOf(r.reason)] : []));
+    expect(refused).toEqual(Array(500).fill(Code.ResourceExhausted));
+
+    // Every holder asks again, after the sell-out: the same code, whichever sub-pool it came from.
+    const again = await Promise.all([...got.keys()].map((userId) => client.issueCoupon({ campaignId, userId })));
+    expect(again.map((r) => r.couponCode)).toEqual([...got.values()].map((g) => g.code));
+    // A caller who holds nothing, named or not, is refused.
+    await expect(client.issueCoupon({ campaignId, userId: "late-user" })).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    await expect(client.issueCoupon({ campaignId })).rejects.toMatchObject({ code: Code.ResourceExhausted });
+
+    // Every owner reaches MySQL, under the campaign's id, each sequence once.
+    await waitFor("owners in MySQL", async () => {
+      const [rows] = await s.deps.mysqlPool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM coupon_issues WHERE campaign_id = ?", [Number(campaignId)]);
+      return Number(rows[0]!.n) === 1000 ? true : undefined;
+    });
+    const [rows] = await s.deps.mysqlPool.query<RowDataPacket[]>("SELECT code, user_id FROM coupon_issues WHERE campaign_id = ?", [Number(campaignId)]);
+    expect(new Map(rows.map((r) => [r.user_id as string, r.code as string]))).toEqual(new Map([...got].map(([u, g]) => [u, g.code])));
+  });
+});
