@@ -49,3 +49,45 @@ describe("IssueCoupon on a campaign split into sub-pools", () => {
     expect(new Map(rows.map((r) => [r.user_id as string, r.code as string]))).toEqual(new Map([...got].map(([u, g]) => [u, g.code])));
   });
 });
+
+describe("rate limits on a campaign split into sub-pools", () => {
+  let limited: TestService | undefined;
+  afterAll(async () => {
+    if (limited) await stopTestService(limited);
+  });
+
+  /** The code, or the refusal's message. */
+  async function answer(p: Promise<{ couponCode: string }>): Promise<string> {
+    try {
+      return (await p).couponCode;
+    } catch (e) {
+      return ConnectError.from(e).rawMessage;
+    }
+  }
+
+  it("counts a user's calls and an address's calls once per call, whichever sub-pools the calls walk", async () => {
+    limited = await startTestService({ ISSUE_RATE_LIMIT_PER_USER: "3", ISSUE_RATE_LIMIT_PER_IP: "20", ISSUE_RATE_LIMIT_WINDOW_MS: "60000" });
+    const svc = limited;
+    const { campaignId } = await createLoadedCampaign(svc.json, { total: 40, shards: 4 });
+    const overUser = new RegExp(`^too many requests for campaign ${campaignId} from this user; retry in \\d+ ms$`);
+    const overAddress = new RegExp(`^too many requests for campaign ${campaignId} from this address; retry in \\d+ ms$`);
+    // Empty the greedy user's home sub-pool (10 codes) first, so their calls walk on to another.
+    const greedy = "greedy";
+    const home = homeSubPool(greedy, 4);
+    const fillers = Array.from({ length: 400 }, (_, i) => `filler-${i}`).filter((u) => homeSubPool(u, 4) === home).slice(0, 10);
+    for (const u of fillers) expect(await answer(svc.json.issueCoupon({ campaignId, userId: u }))).toMatch(/^[^ ]{1,10}$/);
+
+    const calls: string[] = [];
+    for (let i = 0; i < 5; i++) calls.push(await answer(svc.json.issueCoupon({ campaignId, userId: greedy })));
+    expect(calls[0]).toMatch(/^[^ ]{1,10}$/);
+    expect(calls.slice(0, 3)).toEqual(Array(3).fill(calls[0])); // one code, given again
+    expect(calls[3]).toMatch(overUser);
+    expect(calls[4]).toMatch(overUser);
+
+    // One address, many user ids (many home sub-pools): 20 calls pass in all, 10 + 5 made above.
+    const puppets: string[] = [];
+    for (let i = 0; i < 8; i++) puppets.push(await answer(svc.json.issueCoupon({ campaignId, userId: `puppet-${i}` })));
+    for (const a of puppets.slice(0, 5)) expect(a).toMatch(/^[^ ]{1,10}$/);
+    for (const a of puppets.slice(5)) expect(a).toMatch(overAddress);
+  });
+});
