@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { homeSubPool } from "../campaigns/sub-pools.js";
 import { createLoadedCampaign, startTestService, stopTestService, waitFor, type TestService } from "../testing/harness.js";
 
 let s: TestService;
@@ -10,12 +11,14 @@ beforeAll(async () => {
   s = await startTestService();
   // Counts the issue scripts IssueCoupon sends (the real connection underneath, nothing faked).
   const redis = s.deps.redis;
+  const issueScripts = new Set(["issueCoupon", "issueCouponSharded", "issueCouponLimited"]);
   s.deps.redis = new Proxy(redis, {
     get(target, name) {
-      if (name === "issueCoupon") {
-        return (...args: Parameters<typeof redis.issueCoupon>) => {
+      if (typeof name === "string" && issueScripts.has(name)) {
+        const script = Reflect.get(target, name) as (...args: unknown[]) => Promise<unknown[]>;
+        return (...args: unknown[]) => {
           scripts++;
-          return target.issueCoupon(...args);
+          return script.apply(target, args);
         };
       }
       const value: unknown = Reflect.get(target, name);
@@ -99,5 +102,30 @@ describe("refusals an instance already knows", () => {
     // Redis's clock decided the opening: its own stamp on the issue is at or after the start.
     const [entry] = await s.deps.bulkRedis.xrange(s.deps.keys.campaign(campaignId).stream, "-", "+", "COUNT", 1);
     expect(Number(entry![0].split("-")[0])).toBeGreaterThanOrEqual(startMs);
+  });
+
+  it("on a campaign split into sub-pools, passes over empty sub-pools without Redis, but never over the one holding a named caller's code", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 40, shards: 4 });
+    // Forty users of one home sub-pool: ten get its codes, the others walk on to sub-pools 1, 2, 3.
+    const users = Array.from({ length: 1000 }, (_, i) => `sharded-${i}`).filter((u) => homeSubPool(u, 4) === 0).slice(0, 40);
+    const held = new Map<string, string>();
+    for (const u of users) held.set(u, (await s.json.issueCoupon({ campaignId, userId: u })).couponCode);
+    expect((await refusal(campaignId, "")).rawMessage).toBe(`campaign ${campaignId} is sold out`);
+
+    const before = scripts;
+    for (let i = 0; i < 50; i++) expect((await refusal(campaignId, "")).rawMessage).toBe(`campaign ${campaignId} is sold out`);
+    expect(scripts - before).toBeLessThanOrEqual(4); // at most one re-check of the four sub-pools
+
+    await waitFor("named refusals to be answered locally", async () => {
+      const was = scripts;
+      expect((await refusal(campaignId, "never-got-one")).rawMessage).toBe(`campaign ${campaignId} is sold out`);
+      return scripts === was ? true : undefined;
+    });
+
+    // Holders get their own code back, asking about one sub-pool each: a walk that asked
+    // every sub-pool on the way would cost 2.5 per holder here.
+    const holders = scripts;
+    for (const [user, code] of held) expect((await s.json.issueCoupon({ campaignId, userId: user })).couponCode).toBe(code);
+    expect(scripts - holders).toBeLessThanOrEqual(held.size * 1.2);
   });
 });
