@@ -85,6 +85,19 @@ describe("npm run campaign", () => {
     expect(new Date(Number(isoStart.startTime!.seconds) * 1000).toISOString()).toBe("2030-12-01T01:00:00.000Z");
   });
 
+  it("create: --shards splits the codes into sub-pools; a bad count is refused with the bound", async () => {
+    const r = await cli(["create", "--name", "hot", "--total", "400", "--start", "now", "--shards", "4"]);
+    expect(r.code).toBe(0);
+    const [rows] = (await s.deps.mysqlPool.query("SELECT shards FROM campaigns WHERE id = ?", [Number(createdId(r.stdout))])) as unknown as [Array<{ shards: number }>];
+    expect(rows[0]!.shards).toBe(4);
+
+    const tooMany = await cli(["create", "--name", "hot", "--total", "400", "--start", "now", "--shards", "65"]);
+    expect(tooMany.code).not.toBe(0);
+    expect(tooMany.stderr).toContain("shards must be between 1 and 64, got 65");
+    const notANumber = await cli(["create", "--name", "hot", "--total", "400", "--start", "now", "--shards", "many"]);
+    expect(notANumber.stderr).toContain('--shards "many" is not a number of sub-pools');
+  });
+
   it("show: prints the campaign's state and counts", async () => {
     const r = await cli(["show", String(campaignId)]);
     expect(r.code).toBe(0);

@@ -8,13 +8,19 @@ import { parseStart } from "../start-time.js";
 
 const POLL_MS = 200;
 
-export type NewCampaign = { name: string; total: bigint; startMs: number };
+export type NewCampaign = { name: string; total: bigint; startMs: number; shards?: number };
 
 export function parseTotal(text: string, flag = "--total"): bigint {
   if (!/^\d{1,9}$/.test(text.trim()) || BigInt(text.trim()) < 1n) {
     throw new CliError(`${flag} "${text}" is not a number of coupons; give a whole number such as 100000.`);
   }
   return BigInt(text.trim());
+}
+
+/** The service checks the bound (1-64, at most the total) and says so; here only the form. */
+export function parseShards(text: string): number {
+  if (!/^\d{1,2}$/.test(text.trim())) throw new CliError(`--shards "${text}" is not a number of sub-pools; give a whole number from 1 to 64.`);
+  return Number(text.trim());
 }
 
 /**
@@ -31,6 +37,7 @@ export async function createAndLoad(
     name: c.name,
     startTime: timestampFromMs(c.startMs),
     totalCoupons: c.total,
+    shards: c.shards ?? 0,
   });
   options.onCreated?.(campaignId);
   if (!options.wait) return { id: campaignId, ms: performance.now() - began, state: undefined };
@@ -65,14 +72,16 @@ export function registerCreate(program: Command): void {
     .requiredOption("--name <name>", "what the campaign is called")
     .requiredOption("--total <n>", "how many coupons")
     .requiredOption("--start <when>", "now, +30s (or m, h, d), or an instant with offset: 2026-12-01T10:00:00+09:00")
+    .option("--shards <k>", "split the codes into k sub-pools, spread over a Redis Cluster's masters (1-64)", "1")
     .option("--no-wait", "return as soon as the campaign exists, without waiting for the pool")
-    .action(async (opts: { name: string; total: string; start: string; wait: boolean }, cmd: Command) => {
+    .action(async (opts: { name: string; total: string; start: string; shards: string; wait: boolean }, cmd: Command) => {
       const startMs = parseStart(opts.start, Date.now());
       const total = parseTotal(opts.total);
+      const shards = parseShards(opts.shards);
       const ctx = contextOf(cmd);
       const r = await createAndLoad(
         ctx,
-        { name: opts.name, total, startMs },
+        { name: opts.name, total, startMs, shards },
         {
           wait: opts.wait,
           bar: process.stderr.isTTY === true,
