@@ -428,3 +428,79 @@ export async function listOwners(db: Db, campaignId: number, afterSequence: numb
     ORDER BY sequence LIMIT ${limit}`)) as unknown as [Array<{ sequence: number; code: string; userId: string }>];
   return rows;
 }
+
+// ---- Rebuild of some sub-pools of a campaign split into several (src/campaigns/rebuild.ts).
+
+/** The codes (`coupons c`) of the given sub-pools: `MOD(c.seq - 1, K) IN (…)` (src/campaigns/sub-pools.ts). */
+function ofSubPools(shards: number, subs: readonly number[]) {
+  return sql`MOD(c.seq - 1, ${shards}) IN (${sql.join(
+    subs.map((s) => sql`${s}`),
+    sql`, `,
+  )})`;
+}
+
+/**
+ * `quarantineUnownedCodes` for some of a campaign's K sub-pools only: the codes of the other
+ * sub-pools are still issuing from Redis, and an unissued code of theirs at a position within
+ * the allowance must stay issuable. Same locking, same count of the campaign's quarantined codes.
+ */
+export async function quarantineUnownedSubPoolCodes(
+  db: Db,
+  campaignId: number,
+  allowance: number,
+  shards: number,
+  subs: readonly number[],
+): Promise<number> {
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT id FROM campaigns WHERE id = ${campaignId} FOR UPDATE`);
+      await tx.execute(sql`
+        UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
+        SET c.quarantined_at = NOW(3)
+        WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND ${ofSubPools(shards, subs)}
+          AND i.code IS NULL AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
+      const [rows] = (await tx.execute(
+        sql`SELECT COUNT(*) AS n FROM coupons WHERE campaign_id = ${campaignId} AND quarantined_at IS NOT NULL`,
+      )) as unknown as [Array<{ n: number | string }>];
+      const quarantined = Number(rows[0]?.n ?? 0);
+      await tx.update(campaigns).set({ quarantined }).where(eq(campaigns.id, campaignId));
+      return quarantined;
+    }),
+  );
+}
+
+/**
+ * `listPoolCodes` for some of a campaign's K sub-pools: their codes after pool position
+ * `afterSeq` that are neither voided, quarantined nor owned, in pool order.
+ */
+export async function listSubPoolCodes(
+  db: Db,
+  campaignId: number,
+  afterSeq: number,
+  shards: number,
+  subs: readonly number[],
+  limit: number,
+): Promise<Array<{ seq: number; code: string }>> {
+  const [rows] = (await db.execute(sql`
+    SELECT c.seq, c.code FROM coupons c
+    WHERE c.campaign_id = ${campaignId} AND c.seq > ${afterSeq} AND ${ofSubPools(shards, subs)}
+      AND c.voided_at IS NULL AND c.quarantined_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM coupon_issues i WHERE i.code = c.code)
+    ORDER BY c.seq LIMIT ${limit}`)) as unknown as [Array<{ seq: number; code: string }>];
+  return rows;
+}
+
+/**
+ * `listOwners` with each owner's code's pool position (`coupons.seq`, null for a code this
+ * campaign never generated), which names the sub-pool the code came from.
+ */
+export async function listOwnersWithPosition(db: Db, campaignId: number, afterSequence: number, limit: number) {
+  const [rows] = (await db.execute(sql`
+    SELECT i.sequence, i.code, i.user_id AS userId, c.seq AS seq FROM coupon_issues i
+    LEFT JOIN coupons c ON c.code = i.code AND c.campaign_id = i.campaign_id
+    WHERE i.campaign_id = ${campaignId} AND i.sequence > ${afterSequence} AND i.user_id IS NOT NULL
+    ORDER BY i.sequence LIMIT ${limit}`)) as unknown as [
+    Array<{ sequence: number; code: string; userId: string; seq: number | null }>,
+  ];
+  return rows;
+}
