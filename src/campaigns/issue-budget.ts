@@ -86,12 +86,14 @@ export class IssueBudget {
       this.last.set(member, { issued, atMs: now });
       if (allow >= total) continue;
       const ratePerS = prev && now > prev.atMs ? ((issued - prev.issued) * 1000) / (now - prev.atMs) : 0;
-      const headroom = Math.max(this.options.minHeadroom, Math.ceil(ratePerS * this.options.headroomSeconds));
+      // The least headroom is the campaign's, shared by its sub-pools: K sub-pools each keeping all
+      // of it would let a total loss of Redis cost K times as many quarantined codes.
+      const shards = Number(shardsRaw ?? 1);
+      const headroom = Math.max(Math.ceil(this.options.minHeadroom / shards), Math.ceil(ratePerS * this.options.headroomSeconds));
       const target = Math.min(total, issued + headroom);
       // Raise early, at half the headroom left, so a burst never catches up with the budget.
       if (allow - issued > headroom / 2) continue;
       if (target <= allow) continue;
-      const shards = Number(shardsRaw ?? 1);
       await recordBudget(this.deps.db, parseSubPoolMember(member).campaignId, shards === 1 ? target : allowanceForLocal(target, shards));
       await this.deps.redis.raiseBudget(k.meta, target);
       raised++;
