@@ -7,6 +7,8 @@ export type CampaignRun = {
   index: number;
   id: string;
   coupons: number;
+  /** Sub-pools (CreateCampaign `shards`); absent or 1: one pool. */
+  shards?: number;
   startMs: number;
   /**
    * "min": successes must be exactly min(calls, coupons) and every failure a sold-out answer.
@@ -21,18 +23,19 @@ export type CampaignRun = {
 const LOAD_POLL_MS = 50;
 
 /**
- * Creates campaigns that all open at `startMs`. Their pools load in the background: call
- * `waitUntilLoaded` before relying on them.
+ * Creates campaigns that all open at `startMs`, each split into `shards` sub-pools. Their pools
+ * load in the background: call `waitUntilLoaded` before relying on them.
  */
 export async function createCampaigns(
   client: ControlClient,
   specs: ReadonlyArray<{ name: string; coupons: number; expect?: CampaignRun["expect"] }>,
   startMs: number,
+  shards = 1,
 ): Promise<CampaignRun[]> {
   const runs: CampaignRun[] = [];
   for (const [index, spec] of specs.entries()) {
-    const id = await client.createCampaign(spec.name, startMs, spec.coupons);
-    runs.push({ index, id, coupons: spec.coupons, startMs, expect: spec.expect ?? "min" });
+    const id = await client.createCampaign(spec.name, startMs, spec.coupons, shards);
+    runs.push({ index, id, coupons: spec.coupons, shards, startMs, expect: spec.expect ?? "min" });
   }
   return runs;
 }

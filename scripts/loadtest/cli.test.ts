@@ -46,6 +46,21 @@ describe("npm run loadtest", () => {
     });
   });
 
+  it("creates its campaign in --shards sub-pools, issues exactly its coupons and verifies them", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "loadtest-")), "report.json");
+    const args = ["--scenario", "burst", "--coupons", "40", "--calls", "60", "--concurrency", "8", "--shards", "4", "--lead", "1", "--persist-timeout", "10"];
+    const r = await cli(["--url", s.url, ...args, "--json", file, "--quiet"]);
+    const report = JSON.parse(readFileSync(file, "utf8"));
+    expect(report).toMatchObject({ calls: 60, successes: 40, failures: { resource_exhausted: 20 }, campaigns: [{ coupons: 40, shards: 4 }] });
+    expect(r.stdout).toContain("calls won of 40 coupons in 4 sub-pools");
+    // The campaign really is split: each of its 4 sub-pools has a meta hash naming K and itself.
+    const id = Number(report.campaigns[0].id);
+    const metas = await Promise.all(s.deps.keys.subPools(id, 4).map((k) => s.deps.bulkRedis.hmget(k.meta, "shards", "sub")));
+    expect(metas).toEqual([["4", "0"], ["4", "1"], ["4", "2"], ["4", "3"]]);
+    expect(report.integrity).toEqual({ ok: true, violations: [] });
+    expect(r.code).toBe(0);
+  });
+
   it("exits 2 with every usage problem listed", async () => {
     const r = await cli(["--scenario", "burst", "--rate", "100", "--calls", "x"]);
     expect(r.code).toBe(2);

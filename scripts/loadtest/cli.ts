@@ -21,6 +21,7 @@ function program(): Command {
     .option("--duration <s>", "seconds: seed's spread, ramp's length, boundary's window around the start")
     .option("--rate <r>", "calls/s (seed), or FROM:TO (ramp)")
     .option("--campaigns <k>", "campaigns opening together (multi)")
+    .option("--shards <k>", "sub-pools of every campaign the run creates, 1 to 64 (1: one pool)")
     .option("--lead <s>", "seconds from creating the campaigns to their opening")
     .option("--persist-timeout <s>", "seconds to wait for every owner to reach MySQL", "120")
     .option("--api-key <key>", "the service's ADMIN_API_KEY, if it has one (default: $COUPON_ADMIN_KEY)")

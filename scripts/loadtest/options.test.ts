@@ -23,6 +23,13 @@ describe("loadtest options", () => {
     expect(attempt).toThrow(/--rate does not apply to the burst scenario[\s\S]*--url must be an http:\/\/ URL[\s\S]*--calls must be an integer/);
   });
 
+  it("splits every campaign into --shards sub-pools (default one pool), refusing more sub-pools than coupons or than the service allows", () => {
+    expect(resolveOptions({}).shards).toBe(1);
+    expect(resolveOptions({ scenario: "burst", shards: "8" }).shards).toBe(8);
+    expect(() => resolveOptions({ shards: "65" })).toThrow('--shards must be an integer from 1 to 64, got "65"');
+    expect(() => resolveOptions({ scenario: "boundary", shards: "8" })).toThrow("--shards (8) must not exceed --coupons (5): every sub-pool needs a code");
+  });
+
   it("refuses an unknown scenario, a malformed ramp and a boundary window longer than the lead", () => {
     expect(() => resolveOptions({ scenario: "soak" })).toThrow(/--scenario must be one of seed, burst, ramp, multi, boundary/);
     expect(() => resolveOptions({ scenario: "ramp", rate: "500" })).toThrow(/FROM:TO/);

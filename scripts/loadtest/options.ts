@@ -1,3 +1,5 @@
+import { MAX_SHARDS } from "../../src/campaigns/sub-pools.js";
+
 /**
  * The load test's settings: flags as typed, checked and completed with the defaults of the chosen
  * scenario. Every problem is reported at once, as a usage error (exit status 2).
@@ -19,6 +21,8 @@ export type LoadtestOptions = {
   /** ramp: from → to calls per second; seed: the constant rate (then duration = calls / rate). */
   rate: { fromRps: number; toRps: number } | undefined;
   campaigns: number;
+  /** Sub-pools of every campaign the run creates (CreateCampaign `shards`); 1: one pool, as before. */
+  shards: number;
   /** Seconds from creating the campaigns to their start instant. */
   leadS: number;
   /** How long to wait for the persister to write every owner to MySQL. */
@@ -33,7 +37,7 @@ export type LoadtestOptions = {
 
 /** Flags as they come from the command line: strings, or undefined when not given. */
 export type RawFlags = Partial<
-  Record<"url" | "scenario" | "coupons" | "calls" | "concurrency" | "duration" | "rate" | "campaigns" | "lead" | "persistTimeout" | "json" | "apiKey", string>
+  Record<"url" | "scenario" | "coupons" | "calls" | "concurrency" | "duration" | "rate" | "campaigns" | "shards" | "lead" | "persistTimeout" | "json" | "apiKey", string>
 > & {
   quiet?: boolean;
 };
@@ -134,6 +138,7 @@ export function resolveOptions(flags: RawFlags): LoadtestOptions {
     durationS,
     rate,
     campaigns: numberFlag(problems, "campaigns", flags.campaigns, 1, 100, true) ?? d.campaigns,
+    shards: numberFlag(problems, "shards", flags.shards, 1, MAX_SHARDS, true) ?? 1,
     leadS: numberFlag(problems, "lead", flags.lead, 0.5, 600, false) ?? d.leadS,
     persistTimeoutS: numberFlag(problems, "persist-timeout", flags.persistTimeout, 1, 3600, false) ?? 120,
     callTimeoutMs: 30_000,
@@ -141,6 +146,8 @@ export function resolveOptions(flags: RawFlags): LoadtestOptions {
     quiet: flags.quiet ?? false,
     apiKey: flags.apiKey || undefined,
   };
+  // The service refuses a campaign with fewer codes than sub-pools; say so before creating anything.
+  if (options.shards > options.coupons) problems.push(`--shards (${options.shards}) must not exceed --coupons (${options.coupons}): every sub-pool needs a code`);
   if (scenario === "ramp" && options.calls < 1) problems.push("ramp: --rate and --duration give no calls at all");
   if (scenario === "boundary" && options.leadS <= options.durationS / 2) {
     problems.push(`boundary: --lead (${options.leadS} s) must exceed half of --duration (${options.durationS} s): calls start before the start instant`);

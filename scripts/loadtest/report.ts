@@ -22,7 +22,8 @@ export type LoadtestReport = {
   /** From the last successful answer until every owner was in MySQL; null if that never happened. */
   persistLagMs: number | null;
   durationMs: number;
-  campaigns: Array<{ id: string; coupons: number; calls: number; successes: number }>;
+  /** `shards`: the campaign's sub-pools (1: one pool). */
+  campaigns: Array<{ id: string; coupons: number; shards: number; calls: number; successes: number }>;
   generator: { concurrency: number; maxScheduleLagMs: number; cpuMs: number; cores: number; node: string };
   integrity: { ok: boolean; violations: string[] };
 };
@@ -52,7 +53,7 @@ export function buildReport(args: {
     latencyMs: log.latency.summary(),
     persistLagMs: args.persistLagMs,
     durationMs: Math.round(log.elapsedMs),
-    campaigns: groupByCampaign(args.runs, log.records).map((c) => ({ id: c.run.id, coupons: c.run.coupons, calls: c.calls, successes: c.successes })),
+    campaigns: groupByCampaign(args.runs, log.records).map((c) => ({ id: c.run.id, coupons: c.run.coupons, shards: c.run.shards ?? 1, calls: c.calls, successes: c.successes })),
     generator: { concurrency: options.concurrency, maxScheduleLagMs: args.maxScheduleLagMs, cpuMs: Math.round(args.cpuMs), cores: cpus().length, node: process.version },
     integrity: { ok: args.violations.length === 0, violations: args.violations },
   };
@@ -65,7 +66,7 @@ export function formatSummary(r: LoadtestReport): string {
   const failures = Object.entries(r.failures).map(([code, n]) => `${code} ${fmt(n)}`).join(", ") || "none";
   const lines = [
     `scenario ${r.scenario} against ${r.url}`,
-    `campaigns   ${r.campaigns.map((c) => `#${c.id}: ${fmt(c.successes)}/${fmt(c.calls)} calls won of ${fmt(c.coupons)} coupons`).join("; ")}`,
+    `campaigns   ${r.campaigns.map((c) => `#${c.id}: ${fmt(c.successes)}/${fmt(c.calls)} calls won of ${fmt(c.coupons)} coupons${c.shards > 1 ? ` in ${c.shards} sub-pools` : ""}`).join("; ")}`,
     `calls       ${fmt(r.calls)} in ${(r.durationMs / 1000).toFixed(2)} s, ${fmt(r.successes)} succeeded`,
     `throughput  ${fmt(r.throughputRps)} calls/s (${fmt(r.successRps)} successes/s)`,
     `latency     p50 ${r.latencyMs.p50} ms  p90 ${r.latencyMs.p90} ms  p99 ${r.latencyMs.p99} ms  max ${r.latencyMs.max} ms`,

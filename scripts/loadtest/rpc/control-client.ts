@@ -86,9 +86,10 @@ export class ControlClient {
     return JSON.parse(text) as T;
   }
 
-  async createCampaign(name: string, startMs: number, totalCoupons: number): Promise<string> {
+  /** `shards` > 1 splits the codes into that many sub-pools; 1 sends no `shards` at all (as before). */
+  async createCampaign(name: string, startMs: number, totalCoupons: number, shards = 1): Promise<string> {
     const startTime = new Date(startMs).toISOString();
-    const res = await this.call<{ campaignId?: string }>("CreateCampaign", { name, startTime, totalCoupons });
+    const res = await this.call<{ campaignId?: string }>("CreateCampaign", { name, startTime, totalCoupons, ...(shards > 1 ? { shards } : {}) });
     if (!res.campaignId) throw new RpcError("internal", "CreateCampaign answered without a campaign id");
     return res.campaignId;
   }

@@ -100,9 +100,11 @@ async function createEndingCampaign(ctx: ScenarioContext, index: number, coupons
     startTime: new Date(startMs).toISOString(),
     endTime: new Date(endMs).toISOString(),
     totalCoupons: coupons,
+    // This campaign has a code per call of part 2, which may be fewer than --coupons.
+    ...(o.shards > 1 ? { shards: Math.min(o.shards, coupons) } : {}),
   });
   if (!res.campaignId) throw new RpcError("internal", "CreateCampaign answered without a campaign id");
-  const run: CampaignRun = { index, id: res.campaignId, coupons, startMs, expect: "scenario", finalState: "CAMPAIGN_STATE_ENDED" };
+  const run: CampaignRun = { index, id: res.campaignId, coupons, shards: Math.min(o.shards, coupons), startMs, expect: "scenario", finalState: "CAMPAIGN_STATE_ENDED" };
   ctx.say(`created campaign ${run.id}; ending at ${new Date(endMs).toISOString()}`);
   const loadedAt = await waitUntilLoaded(ctx.client, [run], loadTimeoutMs(coupons));
   if (loadedAt > endMs - (o.durationS * 1000) / 2) ctx.say(`pool loaded ${Math.round(loadedAt - endMs)} ms relative to the end instant; raise --lead`);

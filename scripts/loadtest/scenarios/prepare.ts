@@ -15,8 +15,9 @@ export async function prepareCampaigns(
   beforeLoaded?: (runs: CampaignRun[]) => Promise<void>,
 ): Promise<{ runs: CampaignRun[]; startMs: number }> {
   const startMs = Math.ceil(wallNowMs() + ctx.options.leadS * 1000);
-  const runs = await createCampaigns(ctx.client, specs, startMs);
-  ctx.say(`created campaign${runs.length > 1 ? "s" : ""} ${runs.map((r) => r.id).join(", ")}; opening at ${new Date(startMs).toISOString()}`);
+  const runs = await createCampaigns(ctx.client, specs, startMs, ctx.options.shards);
+  const split = ctx.options.shards > 1 ? ` of ${ctx.options.shards} sub-pools each` : "";
+  ctx.say(`created campaign${runs.length > 1 ? "s" : ""} ${runs.map((r) => r.id).join(", ")}${split}; opening at ${new Date(startMs).toISOString()}`);
   await beforeLoaded?.(runs);
   const maxCoupons = Math.max(...specs.map((s) => s.coupons));
   const loadedAt = await waitUntilLoaded(ctx.client, runs, loadTimeoutMs(maxCoupons * specs.length));
