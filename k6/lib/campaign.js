@@ -2,9 +2,15 @@
 import { sleep } from "k6";
 import { call } from "./connect.js";
 
+/** `-e SHARDS=K` splits every campaign a script creates into K sub-pools; unset or 1: one pool. */
+export const SHARDS = Number(__ENV.SHARDS || 1);
+
 /** Creates a campaign opening at `startMs` (ms since epoch) and returns its id (a string: int64 in JSON). */
 export function createCampaign(name, startMs, totalCoupons) {
-  const res = call("CreateCampaign", { name, startTime: new Date(startMs).toISOString(), totalCoupons });
+  const request = { name, startTime: new Date(startMs).toISOString(), totalCoupons };
+  // Sent only when asked for, so a run without SHARDS is the same request as before.
+  if (SHARDS > 1) request.shards = SHARDS;
+  const res = call("CreateCampaign", request);
   return res.campaignId;
 }
 
