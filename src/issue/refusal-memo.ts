@@ -29,12 +29,28 @@ type SoldOut = {
   seenAt: number;
   /** `issued` at the sell-out; the holders filter is built for exactly this count. */
   issued: number;
-  holders: HoldersFilter | undefined;
+  holders: Holders | undefined;
   building: boolean;
 };
 type NotStarted = { error: AppError; seenAt: number; startMs: number };
 /** One sub-pool of a campaign split into several, seen empty (src/issue/sub-pool-walk.ts). */
 type EmptySubPool = { seenAt: number; issued: number; holders: HoldersFilter | undefined; building: boolean };
+type Holders = Pick<HoldersFilter, "mayHold">;
+
+/**
+ * The holders of a sold-out campaign split into sub-pools: those of its sub-pools' own filters,
+ * read when each emptied. Reading every holder again for one campaign-wide filter would double
+ * the sell-out's HSCAN load on Redis (docs/scale.md); a sub-pool whose filter is not (yet) there
+ * makes every named caller a maybe, who then asks Redis.
+ */
+class SubPoolHolders implements Holders {
+  constructor(private readonly pools: ReadonlyArray<EmptySubPool | undefined>) {}
+
+  mayHold(user: string): boolean {
+    for (const e of this.pools) if (e?.holders === undefined || e.holders.mayHold(user)) return true;
+    return false;
+  }
+}
 
 export class RefusalMemo {
   private readonly soldOut = new Map<number, SoldOut>();
@@ -61,17 +77,22 @@ export class RefusalMemo {
     return undefined;
   }
 
-  /** Redis answered sold out, with `issued` codes issued in all. */
-  sawSoldOut(campaignId: number, issued: number, shards = 1): void {
+  /**
+   * Redis answered sold out, with `issued` codes issued in all; `subPools`, for a campaign split
+   * into sub-pools, are their entries, whose holders filters stand in for the campaign's.
+   */
+  sawSoldOut(campaignId: number, issued: number, subPools?: ReadonlyArray<EmptySubPool | undefined>): void {
     this.notStarted.delete(campaignId);
     const known = this.soldOut.get(campaignId);
     if (known && known.issued === issued) {
       known.seenAt = performance.now();
       return;
     }
-    const entry: SoldOut = { error: campaignSoldOut(campaignId), seenAt: performance.now(), issued, holders: undefined, building: false };
+    const holders = subPools && new SubPoolHolders(subPools);
+    const entry: SoldOut = { error: campaignSoldOut(campaignId), seenAt: performance.now(), issued, holders, building: false };
     this.soldOut.set(campaignId, entry);
-    const users = this.keys.subPools(campaignId, shards).map((k) => k.users);
+    if (holders) return;
+    const users = [this.keys.campaign(campaignId).users];
     void this.buildHolders(campaignId, entry, users, (filter) => this.soldOut.get(campaignId) === entry && (entry.holders = filter));
   }
 
@@ -107,8 +128,8 @@ export class RefusalMemo {
 
   /** A walk met every sub-pool empty (or passed it as known empty): the campaign is sold out. */
   sawAllSubPoolsEmpty(campaignId: number, shards: number): void {
-    const pools = this.emptySubPools.get(campaignId) ?? [];
-    this.sawSoldOut(campaignId, pools.reduce((sum, e) => sum + (e?.issued ?? 0), 0), shards);
+    const pools = this.emptySubPools.get(campaignId) ?? new Array<undefined>(shards).fill(undefined);
+    this.sawSoldOut(campaignId, pools.reduce((sum, e) => sum + (e?.issued ?? 0), 0), pools);
   }
 
   /** Redis answered not started, with the start instant by its clock. */
