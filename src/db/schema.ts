@@ -79,6 +79,23 @@ export const campaigns = mysqlTable("campaigns", {
   shards: tinyint("shards", { unsigned: true }).notNull().default(1),
 });
 
+/**
+ * The issue budget of each sub-pool of a campaign split into K > 1 (src/campaigns/sub-pools.ts):
+ * sub-pool `sub` may issue its codes at local positions up to `issue_allowance`. Raised here
+ * before Redis may use it (src/campaigns/issue-budget.ts), so after a sub-pool is lost the codes
+ * it may have issued are exactly its own up to this local position, whatever the other sub-pools
+ * issued. A campaign of one pool has no rows: `campaigns.issue_allowance` is its budget.
+ */
+export const subPoolBudgets = mysqlTable(
+  "sub_pool_budgets",
+  {
+    campaignId: bigint("campaign_id", { mode: "number", unsigned: true }).notNull(),
+    sub: tinyint("sub", { unsigned: true }).notNull(),
+    issueAllowance: int("issue_allowance", { unsigned: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.sub] })],
+);
+
 /** Every generated code. `seq` is the code's place in the pool (1 = first to be issued). */
 export const coupons = mysqlTable(
   "coupons",
