@@ -3,11 +3,11 @@ import type { Db } from "../db/client.js";
 import type { CodeGenerator } from "../codes/generator.js";
 import { PERSISTER_GROUP, subPoolMember, type RedisKeys } from "../redis/keys.js";
 import type { ScriptedRedis } from "../redis/scripts.js";
-import { initialBudget, recordBudget } from "./issue-budget.js";
+import { initialBudget, recordBudget, recordSubPoolBudgets } from "./issue-budget.js";
 import { recordLoadProgress, renewLoadLease, type LoadLease } from "./load-lease.js";
 import { FillFenced, finishFill, pushCodes, startFill } from "./pool-fill.js";
 import { insertCodes, type CampaignRow } from "./repository.js";
-import { allowanceForLocal, subPoolOfPosition, subPoolSize } from "./sub-pools.js";
+import { subPoolOfPosition, subPoolSize } from "./sub-pools.js";
 
 /** Where a load may be held up by a test, to reproduce a loader that stalls past its lease. */
 export type LoadStep = "push" | "finish";
@@ -95,9 +95,10 @@ export async function loadPool(deps: LoadDeps, campaign: CampaignRow, lease: Loa
   const shards = campaign.shards;
   const pools = keys.subPools(id, shards);
   // The budget goes to MySQL before Redis may use it (src/campaigns/issue-budget.ts); with
-  // sub-pools every one may issue up to the same local position (src/campaigns/sub-pools.ts).
+  // sub-pools every one opens at the same local position, recorded as its own budget.
   const localAllow = Math.ceil(initialBudget(total, { initial: deps.initialIssueBudget }) / shards);
-  await recordBudget(db, id, shards === 1 ? localAllow : allowanceForLocal(localAllow, shards));
+  if (shards === 1) await recordBudget(db, id, localAllow);
+  else await recordSubPoolBudgets(db, id, shards, pools.map((_, sub) => ({ sub, local: localAllow })));
   await Promise.all(
     pools.map((k, sub) =>
       startFill(bulkRedis, k.meta, [k.pool, k.users, k.stream], "load", lease.fence, {
