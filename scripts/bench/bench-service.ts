@@ -21,6 +21,8 @@ export type ServiceSpec = {
   redisUrl: string;
   prefix: string;
   env?: Record<string, string>;
+  /** Sub-pools of every campaign it creates (`npm run bench -- --shards K`); absent: one pool. */
+  shards?: number;
 };
 
 export class BenchService {
@@ -61,9 +63,12 @@ export class BenchService {
     return this.child.process.pid ?? 0;
   }
 
-  /** Creates a campaign opening at `startMs`; its pool loads in the background (see `waitLoaded`). */
-  createCampaign(name: string, coupons: number, startMs: number): Promise<string> {
-    return this.client.createCampaign(`${this.spec.label}: ${name}`, startMs, coupons);
+  /**
+   * Creates a campaign opening at `startMs`, in the spec's sub-pools unless `shards` says how many;
+   * its pool loads in the background (see `waitLoaded`).
+   */
+  createCampaign(name: string, coupons: number, startMs: number, shards = this.spec.shards ?? 1): Promise<string> {
+    return this.client.createCampaign(`${this.spec.label}: ${name}`, startMs, coupons, shards);
   }
 
   async waitLoaded(ids: readonly string[], timeoutMs = 600_000): Promise<void> {

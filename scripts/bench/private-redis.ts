@@ -41,11 +41,14 @@ export function redisServerVersion(): string | undefined {
  * gives (AOF on, `appendfsync always`: every write is on disk before its answer) and no RDB
  * snapshots, writing into a fresh directory under the system's temp dir (on this machine's disk,
  * not a tmpfs: a tmpfs would make every fsync free). Removed with its files on stop.
+ * `durability: "none"` turns the AOF off, like the machine's shared Redis: a Redis whose counters
+ * (INFO commandstats) only the bench moves, for figures that count commands, not fsyncs.
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(durability: "always" | "none" = "always"): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), "coupon-bench-redis-"));
   const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "warning"];
+  const aof = durability === "always" ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...aof, "--save", "", "--daemonize", "no", "--loglevel", "warning"];
   const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "inherit"] });
   let exited = false;
   child.once("exit", () => (exited = true));
