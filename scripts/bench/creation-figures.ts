@@ -46,10 +46,12 @@ export async function measureCreationFigures(opts: {
   prefix: string;
   say: (line: string) => void;
   tenMillion: boolean;
+  /** Sub-pools of the campaigns whose creation is timed (`--shards K`); absent: one pool. */
+  shards?: number;
 }): Promise<CreationFigures> {
   const { say, pids } = opts;
   const create = async (size: number) => {
-    const timing = await measured(`creating a campaign of ${size} codes`, pids, () => timeCreation(opts.client, size));
+    const timing = await measured(`creating a campaign of ${size} codes`, pids, () => timeCreation(opts.client, size, undefined, opts.shards));
     say(timing.value.ms === null ? `${size} codes: ${timing.value.error}` : `${size} codes loaded in ${timing.value.ms} ms (${timing.value.codesPerSecond} codes/s)`);
     return timing;
   };
@@ -61,7 +63,7 @@ export async function measureCreationFigures(opts: {
     say(`bare LOAD DATA of ${REFERENCE_CODES} codes: ${ref.value.ms} ms (${ref.value.codesPerSecond} codes/s)`);
     // Straight after its reference, without waiting for quiet again.
     const meter = meterLoad(pids);
-    const timing = await timeCreation(opts.client, 1_000_000);
+    const timing = await timeCreation(opts.client, 1_000_000, undefined, opts.shards);
     const load = meter();
     const service: Measured<CreationTiming> = { value: timing, load, loadPhase: load, quietWaitMs: 0, busyBeforePct: null };
     const ratio = timing.codesPerSecond === null ? null : timing.codesPerSecond / ref.value.codesPerSecond;

@@ -12,10 +12,10 @@ const LOAD_LIMIT_MS = 600_000;
  * user sees it: GetCampaign polled every 50 ms until the campaign stops reading LOADING. A load
  * that does not finish is a figure too ("did not load within …"), not the end of the bench.
  */
-export async function timeCreation(client: ControlClient, coupons: number, limitMs = LOAD_LIMIT_MS): Promise<CreationTiming> {
+export async function timeCreation(client: ControlClient, coupons: number, limitMs = LOAD_LIMIT_MS, shards = 1): Promise<CreationTiming> {
   const t0 = performance.now();
   // An hour ahead: nobody issues from this pool while it is being timed.
-  const id = await client.createCampaign(`bench creation ${coupons}`, Date.now() + 3_600_000, coupons);
+  const id = await client.createCampaign(`bench creation ${coupons}`, Date.now() + 3_600_000, coupons, shards);
   try {
     await waitUntilLoaded(client, [{ index: 0, id, coupons, startMs: 0, expect: "min" }], limitMs);
   } catch (err) {

@@ -131,6 +131,8 @@ export type IssueBenchOptions = {
   /** Registers a teardown that must run even on Ctrl-C. */
   defer: (task: () => Promise<void>) => void;
   timing?: Partial<BenchTiming>;
+  /** Sub-pools of every campaign the figures create (`--shards K`); absent: one pool. */
+  shards?: number;
 };
 
 /** statfs f_type of a tmpfs (linux/magic.h). */
@@ -224,7 +226,7 @@ export async function measureIssueFigures(o: IssueBenchOptions): Promise<IssueFi
   }
   const started: BenchService[] = [];
   const start = async (label: string, database: string, redisUrl: string, env?: Record<string, string>) => {
-    const s = await BenchService.start({ ...base, label, database, redisUrl, prefix: `bench:${process.pid}:${database}:`, env });
+    const s = await BenchService.start({ ...base, label, database, redisUrl, prefix: `bench:${process.pid}:${database}:`, env, shards: o.shards });
     started.push(s);
     o.defer(() => s.stop());
     return s;

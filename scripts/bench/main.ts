@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { MAX_SHARDS } from "../../src/campaigns/sub-pools.js";
 import { ControlClient } from "../loadtest/rpc/control-client.js";
 import { benchPids, type PidGroups } from "./box-load.js";
 import { freePort, startBenchService, startNodeChild, type Child } from "./child-process.js";
@@ -9,13 +10,17 @@ import { describeMachine } from "./machine.js";
 import { renderBenchmarks, type BenchResults } from "./markdown.js";
 import { dropDatabase } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
+import { measureRoundTrips } from "./round-trips.js";
 
 /**
  * `npm run bench`: builds nothing itself (the npm script runs `npm run build` first). First the
  * IssueCoupon figures (./issue-figures.ts: throughput, latency, refusals and persistence of the
  * production build against a bare node:http server, each service in a database and Redis prefix
  * of its own), then the time to create campaigns of 100,000 and 1,000,000 codes on another such
- * service. Writes docs/benchmarks.md. BENCH_GENERATOR=node|wrk picks the closed-loop generator.
+ * service. Between the two, Redis round trips per IssueCoupon with one pool and with 8 sub-pools
+ * (./round-trips.ts, on a service and Redis of its own; alone: node dist/scripts/bench/round-trips-main.js).
+ * Writes docs/benchmarks.md. BENCH_GENERATOR=node|wrk picks the closed-loop generator.
+ * `--shards K` splits the campaigns of the IssueCoupon and creation figures into K sub-pools.
  */
 const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../../" : "../../", import.meta.url));
 const MYSQL_URI = "mysql://root@127.0.0.1:3306";
@@ -23,6 +28,20 @@ const REDIS_URL = "redis://127.0.0.1:6379";
 const DATABASE = "coupons_bench";
 /** `npm run bench -- --creation-10m` adds the 10,000,000-code creation (minutes; off by default). */
 const CREATION_10M = process.argv.includes("--creation-10m");
+
+/** `--shards K` (1 to MAX_SHARDS; default 1, one pool), or exit 2 with what is wrong. */
+function shardsFlag(argv: readonly string[]): number {
+  const at = argv.indexOf("--shards");
+  if (at < 0) return 1;
+  const raw = argv[at + 1];
+  const k = Number(raw);
+  if (raw === undefined || !Number.isInteger(k) || k < 1 || k > MAX_SHARDS) {
+    console.error(`bench: --shards must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(raw ?? "")}`);
+    process.exit(2);
+  }
+  return k;
+}
+const SHARDS = shardsFlag(process.argv);
 
 const say = (line: string) => console.error(`bench: ${line}`);
 
@@ -35,7 +54,7 @@ async function startBareServer(): Promise<Child> {
   return startNodeChild(`${ROOT}dist/scripts/bench/bare-server.js`, { PORT: String(port) }, `http://127.0.0.1:${port}`, "/", 10_000);
 }
 
-type Figures = Omit<BenchResults, "date" | "command" | "workers" | "machine" | "issue">;
+type Figures = Pick<BenchResults, "creation">;
 
 /** The figures after IssueCoupon's: campaign creation and Redis memory (./creation-figures.ts). */
 async function takeFigures(service: Child, prefix: string, pids: () => PidGroups): Promise<Figures> {
@@ -51,6 +70,7 @@ async function takeFigures(service: Child, prefix: string, pids: () => PidGroups
       prefix,
       say,
       tenMillion: CREATION_10M,
+      shards: SHARDS,
     });
     return { creation };
   } finally {
@@ -93,17 +113,23 @@ async function main(): Promise<number> {
       generator: process.env.BENCH_GENERATOR,
       say,
       defer: (task) => void deferred.push(task),
+      shards: SHARDS,
     });
+    const roundTrips = await measureRoundTrips({ root: ROOT, mysqlUri: MYSQL_URI, say, defer: (task) => void deferred.push(task) }).catch((err: unknown) => ({
+      error: (err as Error).message,
+    }));
     service = await startService(prefix);
     const figures = await takeFigures(service, prefix, pids);
     // The service inherits our environment, so WORKERS=1 npm run bench measures one process.
     const workers = process.env.WORKERS ? `WORKERS=${process.env.WORKERS}` : `WORKERS default: one process per core, ${machine.cores}`;
-    const command = process.env.WORKERS ? `WORKERS=${process.env.WORKERS} npm run bench` : "npm run bench";
-    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, issue, ...figures });
+    const flags = SHARDS > 1 ? ` -- --shards ${SHARDS}` : "";
+    const command = `${process.env.WORKERS ? `WORKERS=${process.env.WORKERS} ` : ""}npm run bench${flags}`;
+    const markdown = renderBenchmarks({ date: new Date(), command, workers, machine, issue, roundTrips, shards: SHARDS, ...figures });
     mkdirSync(`${ROOT}docs`, { recursive: true });
     writeFileSync(`${ROOT}docs/benchmarks.md`, markdown);
     console.log(markdown);
-    return issue.violations.length === 0 ? 0 : 1;
+    const roundTripViolations = "error" in roundTrips ? [] : roundTrips.violations;
+    return issue.violations.length === 0 && roundTripViolations.length === 0 ? 0 : 1;
   } finally {
     await cleanup();
   }

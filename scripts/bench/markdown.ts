@@ -3,6 +3,8 @@ import { renderCreation } from "./creation-markdown.js";
 import type { IssueFigures } from "./issue-figures.js";
 import { renderIssueFigures } from "./issue-markdown.js";
 import type { Machine } from "./machine.js";
+import type { RoundTripFigures } from "./round-trips.js";
+import { renderRoundTrips } from "./round-trips-markdown.js";
 
 export type BenchResults = {
   date: Date;
@@ -14,6 +16,10 @@ export type BenchResults = {
   issue: IssueFigures;
   /** Campaign creation against a bare LOAD DATA, and Redis memory per code (./creation-figures.ts). */
   creation: CreationFigures;
+  /** Redis round trips per IssueCoupon with one pool and with 8 sub-pools (./round-trips.ts). */
+  roundTrips: RoundTripFigures | { error: string };
+  /** `--shards K`: the sub-pools of the IssueCoupon and creation figures' campaigns (1: one pool). */
+  shards: number;
 };
 
 /** docs/benchmarks.md: the figures of one `npm run bench`, with what they were measured on. */
@@ -24,6 +30,9 @@ export function renderBenchmarks(b: BenchResults): string {
     "",
     `Produced by \`${b.command}\` on ${b.date.toISOString().slice(0, 16).replace("T", " ")} UTC; the same command regenerates this file.`,
     "The test suite asserts no timings: figures live here only.",
+    ...(b.shards > 1
+      ? [`The campaigns of the IssueCoupon and creation figures are split into ${b.shards} sub-pools each (\`--shards ${b.shards}\`); the Redis memory figures' campaigns have one pool.`]
+      : []),
     "",
     "## Machine",
     "",
@@ -38,6 +47,7 @@ export function renderBenchmarks(b: BenchResults): string {
     "",
     ...renderIssueFigures(b.issue),
     "",
+    ...("error" in b.roundTrips ? ["## Sub-pools: Redis round trips per IssueCoupon", "", `Not measured: ${b.roundTrips.error}.`, ""] : renderRoundTrips(b.roundTrips)),
     ...renderCreation(b.creation),
   ].join("\n");
 }
