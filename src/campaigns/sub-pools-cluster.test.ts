@@ -79,6 +79,19 @@ function callOrder(users: string[], next: () => number): string[] {
   return placed.sort((a, b) => a.at - b.at).map((c) => c.user);
 }
 
+/**
+ * One user's call as a client makes it: an `unavailable` answer says "try again shortly" (a
+ * sub-pool whose issue budget the service is still raising, src/campaigns/issue-budget.ts), so
+ * the client does, after a short pause; the answer that counts is the last one.
+ */
+async function issueAsAClient(pool: IssuePool, campaignId: bigint, userId: string): Promise<IssueOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    const o = await pool.issue(String(campaignId), userId);
+    if (o.ok || o.error !== "unavailable" || attempt === 50) return o;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Sends every call over CONNECTIONS keep-alive connections, each taking the next call when free. */
 async function sendAll(url: string, campaignId: bigint, calls: string[]): Promise<IssueOutcome[]> {
   const pool = new IssuePool(url, { connections: CONNECTIONS, timeoutMs: 30_000 });
@@ -90,7 +103,7 @@ async function sendAll(url: string, campaignId: bigint, calls: string[]): Promis
       Array.from({ length: CONNECTIONS }, async () => {
         while (next < calls.length) {
           const i = next++;
-          out[i] = await pool.issue(String(campaignId), calls[i]!);
+          out[i] = await issueAsAClient(pool, campaignId, calls[i]!);
         }
       }),
     );
@@ -118,13 +131,6 @@ describe("a campaign of 8 sub-pools on a three-master Redis Cluster", () => {
       }),
     );
     expect(new Set(homeOf).size).toBeGreaterThanOrEqual(2);
-
-    // The issue budget opens at 50,000 codes and is raised within a pass of the budget loop:
-    // the burst starts once every sub-pool may issue all it holds, so no call waits on MySQL.
-    await waitFor("every sub-pool's budget to cover its codes", async () => {
-      const metas = await Promise.all(subPools.map((k) => cluster.hmget(k.meta, "allow", "total")));
-      return metas.every(([allow, total]) => allow !== null && allow === total) ? true : undefined;
-    });
 
     const calls = callOrder(skewedUsers(), random(13));
     expect(calls).toHaveLength(150_000);
