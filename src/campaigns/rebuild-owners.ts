@@ -73,14 +73,18 @@ export async function restoreOwners(
  * rebuild that refilled a sub-pool the user had walked past would, without the record there,
  * hand them a second code. Can a rebuild refill such a sub-pool at all? No: the user walked past
  * it because it was empty (or seen empty: RefusalMemo), so every one of its codes had been issued,
- * each within its issue budget, which MySQL had recorded first (src/campaigns/issue-budget.ts) and
- * never lowers; the rebuild sets that sub-pool's issued count to min(size, localAllowance(A, K))
- * = its size and reloads only codes past it, i.e. none, and a sub-pool only ever shrinks between
- * rebuilds. (While a sub-pool is lost, a walk that reaches it stops there, unavailable, and does
- * not pass it.) The records are kept anyway, as defence in depth: a later change to the budget
- * or to the walk must not turn into two codes for one user, and they cost only a few HSET fields
- * per owner, written only at a rebuild. A named caller is then answered from the first sub-pool
- * of their walk that holds their record, with the same code.
+ * each within that sub-pool's own issue budget, which MySQL had recorded first
+ * (src/campaigns/issue-budget.ts) and never lowers, so that budget is at least its size; the
+ * rebuild sets that sub-pool's issued count to min(size, its budget) = its size and reloads only
+ * codes past it, i.e. none, and a sub-pool only ever shrinks between rebuilds. (While a sub-pool
+ * is lost, a walk that reaches it stops there, unavailable, and does not pass it.) The records are
+ * kept anyway, as defence in depth: a later change to the budget or to the walk must not turn
+ * into two codes for one user, and they cost only a few HSET fields per owner, written only at a
+ * rebuild. Because they are not needed, the rebuild does not wait for the sub-pools that were not
+ * lost to have persisted their issues (src/campaigns/rebuild.ts, `streamsThatMustBeEmpty`): an
+ * owner of theirs the persister has not written yet gets no walk record, and loses nothing by it.
+ * A named caller is then answered from the first sub-pool of their walk that holds their record,
+ * with the same code.
  */
 export function* recordSubPools(userId: string, codeSub: number | undefined, shards: number, rebuilt: Iterable<number>): Iterable<number> {
   if (codeSub === undefined) {

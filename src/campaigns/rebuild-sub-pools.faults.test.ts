@@ -157,6 +157,20 @@ async function bySubPool(campaignId: bigint, what: "quarantined" | "owned"): Pro
   return out;
 }
 
+/** Each sub-pool's own issue budget (a local position) in MySQL, sub-pool 0 first. */
+async function subPoolBudgetsOf(campaignId: bigint): Promise<number[]> {
+  const [rows] = await s.deps.mysqlPool.query<RowDataPacket[]>("SELECT sub, issue_allowance AS a FROM sub_pool_budgets WHERE campaign_id = ?", [Number(campaignId)]);
+  const out = Array<number>(K).fill(0);
+  for (const r of rows) out[Number(r.sub)] = Number(r.a);
+  return out;
+}
+
+/**
+ * The most a sub-pool's budget runs ahead of its issued count here: its opening budget
+ * (ISSUE_BUDGET_INITIAL / K = 100) or the least headroom it keeps (ISSUE_BUDGET_MIN_HEADROOM / K = 50).
+ */
+const OWN_HEADROOM = 100;
+
 async function allowanceOf(campaignId: bigint): Promise<number> {
   const [rows] = await s.deps.mysqlPool.query<RowDataPacket[]>("SELECT issue_allowance AS a FROM campaigns WHERE id = ?", [Number(campaignId)]);
   return Number(rows[0]!.a);
@@ -203,18 +217,20 @@ describe("rebuilding a campaign split into sub-pools", () => {
     // What the rebuild must leave alone (not `allow`: the budget keeper may still raise it).
     const live = async () => (await redisBooks(campaignId)).map(({ allow: _, ...rest }) => rest);
     const untouched = await live();
-    const budgetBefore = await allowanceOf(campaignId);
+    const budgetsBefore = await subPoolBudgetsOf(campaignId);
     const lostIssued = (await bySubPool(campaignId, "owned"))[LOST]!;
 
     const startedAt = performance.now();
     const rebuilt = await s.json.rebuildCampaign({ campaignId });
-    // The allowance in force at the rebuild (a keeper pass may have raised it since the read above).
+    // The lost sub-pool's own budget in force at the rebuild, as a pool position (a keeper pass
+    // may have raised it since the read above).
     const allowance = Number(rebuilt.allowance);
-    expect(allowance).toBeGreaterThanOrEqual(budgetBefore);
     const local = allowance / K;
-    // Codes of the live sub-pools at positions within the allowance are still unissued: a
-    // quarantine over the whole campaign would have taken them from pools that are issuing them.
-    const liveUnissuedWithinBudget = untouched.reduce((n, p, j) => (j === LOST ? n : n + Math.max(0, local - p.issued)), 0);
+    expect(local).toBeGreaterThanOrEqual(budgetsBefore[LOST]!);
+    expect(local - lostIssued).toBeLessThanOrEqual(OWN_HEADROOM);
+    // Codes of the live sub-pools within their own budgets are still unissued: a quarantine over
+    // the whole campaign would have taken them from pools that are issuing them.
+    const liveUnissuedWithinBudget = untouched.reduce((n, p, j) => (j === LOST ? n : n + Math.max(0, budgetsBefore[j]! - p.issued)), 0);
     expect(liveUnissuedWithinBudget).toBeGreaterThan(0);
     expect(rebuilt).toMatchObject({
       quarantined: BigInt(local - lostIssued),
@@ -232,6 +248,7 @@ describe("rebuilding a campaign split into sub-pools", () => {
     expect(after[LOST]).toMatchObject({ state: "ready", total: 1000, issued: local, shards: K, sub: LOST, pooled: 1000 - local });
     // Its budget starts used up (allow = issued) and the keeper raises it, in MySQL first, as ever.
     expect(after[LOST]!.allow).toBeGreaterThanOrEqual(local);
+    expect((await subPoolBudgetsOf(campaignId))[LOST]).toBeGreaterThanOrEqual(after[LOST]!.allow);
     expect(await allowanceOf(campaignId)).toBeGreaterThanOrEqual(after[LOST]!.allow * K);
     expect(after[LOST]!.fence).toBeGreaterThan(untouched[0]!.fence);
     expect(await s.deps.bulkRedis.sismember(s.deps.keys.activeCampaigns, subPoolMember(id, LOST))).toBe(1);
@@ -291,7 +308,7 @@ describe("rebuilding a campaign split into sub-pools", () => {
     });
   });
 
-  it("all sub-pools lost while some are empty: holders, also those who walked past an empty one, get their codes back and never a second one", async () => {
+  it("all sub-pools lost while some are empty: the empty ones stay empty, the others get back their codes past their own budgets, and holders, also those who walked past an empty one, get their codes back and never a second one", async () => {
     // Sub-pools of 1001, 1001, 1000 and 1000 codes.
     const TOTAL = 4002;
     const { campaignId } = await createLoadedCampaign(s.json, { total: TOTAL, shards: K });
@@ -317,23 +334,32 @@ describe("rebuilding a campaign split into sub-pools", () => {
     const owners = holders.size + anonymousCodes.length;
     expect((await s.json.getCampaign({ campaignId })).campaign).toMatchObject({ issued: BigInt(owners), persisted: BigInt(owners) });
 
-    const allowance = await allowanceOf(campaignId);
-    // The emptied sub-pools had their budgets raised to their size: MySQL's one allowance (a
-    // pool position) is then 1000 · K, and every sub-pool may have issued up to 1000 codes.
-    expect(allowance).toBe(1000 * K);
+    // The emptied sub-pools had their budgets raised to their size; the others' stayed near what
+    // they issued. MySQL's campaign-wide allowance (a pool position) is set by the highest, 1000 · K,
+    // but each sub-pool is rebuilt from its own.
+    expect(await allowanceOf(campaignId)).toBe(1000 * K);
+    const budgets = await subPoolBudgetsOf(campaignId);
+    const owned = await bySubPool(campaignId, "owned");
+    expect(budgets.slice(2)).toEqual([1000, 1000]);
+    for (const j of [0, 1]) {
+      expect(budgets[j]).toBeGreaterThanOrEqual(owned[j]!);
+      expect(budgets[j]! - owned[j]!).toBeLessThanOrEqual(OWN_HEADROOM);
+    }
+    const reloadedCodes = 1001 - budgets[0]! + (1001 - budgets[1]!);
     const startedAt = performance.now();
     const rebuilt = await s.json.rebuildCampaign({ campaignId });
-    const owned = await bySubPool(campaignId, "owned");
     expect(rebuilt).toMatchObject({
-      allowance: BigInt(allowance),
-      quarantined: BigInt(2000 - owned[0]! - owned[1]!),
-      reloaded: 2n, // positions 4001 and 4002: the 1001st codes of sub-pools 0 and 1
+      allowance: BigInt(1000 * K),
+      quarantined: BigInt(budgets[0]! - owned[0]! + budgets[1]! - owned[1]!),
+      // Every code of sub-pools 0 and 1 past their own budgets (with one budget for all, only
+      // positions 4001 and 4002 came back: the 1001st codes of sub-pools 0 and 1).
+      reloaded: BigInt(reloadedCodes),
       owners: BigInt(holders.size),
     });
     const after = await redisBooks(campaignId);
     expect(after.map((p) => [p.state, p.total, p.issued, p.pooled])).toEqual([
-      ["ready", 1001, 1000, 1],
-      ["ready", 1001, 1000, 1],
+      ["ready", 1001, budgets[0], 1001 - budgets[0]!],
+      ["ready", 1001, budgets[1], 1001 - budgets[1]!],
       ["ready", 1000, 1000, 0],
       ["ready", 1000, 1000, 0],
     ]);
@@ -357,9 +383,9 @@ describe("rebuilding a campaign split into sub-pools", () => {
     const asks = await issueAll(campaignId, [...holders.keys()]);
     expect(asks).toEqual(holders);
     // ... then the burst goes on to the sell-out.
-    const sold = await sellOut(campaignId, 2, "late");
+    const sold = await sellOut(campaignId, reloadedCodes, "late");
     const recoveryMs = performance.now() - startedAt;
-    expect(sold).toHaveLength(2);
+    expect(sold).toHaveLength(reloadedCodes);
     const issuedCodes = [...holders.values(), ...anonymousCodes, ...sold];
     expect(new Set(issuedCodes).size).toBe(issuedCodes.length);
 
@@ -384,8 +410,8 @@ describe("rebuilding a campaign split into sub-pools", () => {
     recordFault({
       fault: "all of a 4-sub-pool campaign's keys are lost while two sub-pools are empty, `src/campaigns/rebuild-sub-pools.faults.test.ts`",
       behaviour:
-        "the rebuild restores every sub-pool (the empty ones stay empty), every holder's record also where their walk passes before their code's sub-pool; every named caller asks again and gets the same code; sells out at exactly the total",
-      calls: walkers.length + stayers.length + 20 + 1 + holders.size + 2 + 40,
+        `the rebuild restores every sub-pool (the empty ones stay empty, the others get back their ${reloadedCodes} codes past their own budgets), every holder's record also where their walk passes before their code's sub-pool; every named caller asks again and gets the same code; sells out at exactly the total`,
+      calls: walkers.length + stayers.length + 20 + 1 + holders.size + reloadedCodes + 40,
       issued: issuedCodes.length,
       duplicates: issuedCodes.length - new Set(issuedCodes).size,
       lostOwners: 0,
@@ -393,25 +419,119 @@ describe("rebuilding a campaign split into sub-pools", () => {
     });
   });
 
-  it("refuses while any sub-pool's stream holds issues MySQL does not have, then rebuilds once they are persisted", async () => {
+  it("refuses while a lost sub-pool's stream holds issues MySQL does not have (not a live one's), then rebuilds once they are persisted", async () => {
     const { campaignId } = await createLoadedCampaign(s.json, { total: 400, shards: K });
+    const id = Number(campaignId);
     await issueAll(campaignId, Array.from({ length: 20 }, (_, i) => `early-${i}`));
     await persistAll(campaignId);
-    // Three issues of sub-pool 1 wait on its stream (the persister is off); sub-pool 2 is lost.
-    await issueAll(campaignId, usersHomedAt(1, 3, "pending"));
-    await loseSubPool(campaignId, 2);
+    // Issues of sub-pools 1 and 2 wait on their streams (the persister is off); then sub-pool 2
+    // loses its meta, pool and users, but not its stream.
+    const lostHolders = await issueAll(campaignId, usersHomedAt(2, 3, "pending"));
+    await issueAll(campaignId, usersHomedAt(1, 2, "live"));
+    const k2 = s.deps.keys.subPool(id, 2);
+    await s.deps.bulkRedis.del(k2.meta, k2.pool, k2.users);
 
     const refused = ConnectError.from(await s.json.rebuildCampaign({ campaignId }).catch((e: unknown) => e));
     expect(refused.code).toBe(Code.FailedPrecondition);
     expect(refused.rawMessage).toBe(
-      `campaign ${campaignId} still has 3 issues on the Redis stream of sub-pool 1 that are not in MySQL yet; wait for the persister to write them, then rebuild`,
+      `campaign ${campaignId} still has 3 issues on the Redis stream of lost sub-pool 2 that are not in MySQL yet; wait for the persister to write them, then rebuild`,
     );
-    expect(await s.deps.bulkRedis.exists(s.deps.keys.subPool(Number(campaignId), 2).meta)).toBe(0);
+    expect(await s.deps.bulkRedis.exists(k2.meta)).toBe(0);
 
     await persistAll(campaignId);
     const owned = await bySubPool(campaignId, "owned");
     const rebuilt = await s.json.rebuildCampaign({ campaignId });
-    // The initial budget (400) covers the whole campaign: every unowned code of sub-pool 2 is quarantined.
+    // The opening budget (400 / K = 100 per sub-pool) covers each whole sub-pool: every unowned
+    // code of sub-pool 2 is quarantined.
     expect(rebuilt).toMatchObject({ allowance: 400n, owners: BigInt(owned[2]!), quarantined: BigInt(100 - owned[2]!), reloaded: 0n });
+    expect(await issueAll(campaignId, [...lostHolders.keys()])).toEqual(lostHolders);
+  });
+
+  it("a lagging sub-pool lost while a busy one is empty is rebuilt from its own budget: its codes past it come back, holders keep theirs, and the campaign sells out with every code issued once, without waiting for a live sub-pool's stream", async () => {
+    const TOTAL = 4000;
+    const BUSY = 0;
+    const LAGGING = 1;
+    const { campaignId } = await createLoadedCampaign(s.json, { total: TOTAL, shards: K });
+    const id = Number(campaignId);
+    // A skewed burst: callers homed at sub-pool 0 empty it, few are homed at sub-pool 1.
+    const holders = new Map<string, string>();
+    for (const [u, c] of await issueAll(campaignId, usersHomedAt(BUSY, 1000, "busy"))) holders.set(u, c);
+    for (const [u, c] of await issueAll(campaignId, usersHomedAt(LAGGING, 30, "lagging"))) holders.set(u, c);
+    for (const [u, c] of await issueAll(campaignId, [...usersHomedAt(2, 200, "two"), ...usersHomedAt(3, 200, "three")])) holders.set(u, c);
+    await persistAll(campaignId);
+    const before = await redisBooks(campaignId);
+    expect(before[BUSY]).toMatchObject({ issued: 1000, pooled: 0 });
+    const lagIssued = before[LAGGING]!.issued;
+    expect(lagIssued).toBeLessThan(100);
+    // The busy sub-pool's budget is its size, and sets MySQL's campaign-wide allowance; the
+    // lagging one's own budget stays near what it issued.
+    const budgets = await subPoolBudgetsOf(campaignId);
+    expect(budgets[BUSY]).toBe(1000);
+    expect(await allowanceOf(campaignId)).toBe(1000 * K);
+    const own = budgets[LAGGING]!;
+    expect(own - lagIssued).toBeLessThanOrEqual(OWN_HEADROOM);
+
+    // Sub-pool 3 goes on issuing, its issues not yet persisted, while sub-pool 1 is lost.
+    for (const [u, c] of await issueAll(campaignId, usersHomedAt(3, 5, "unpersisted"))) holders.set(u, c);
+    const live = s.deps.keys.subPool(id, 3);
+    expect(await s.deps.bulkRedis.xlen(live.stream)).toBe(5);
+    await loseSubPool(campaignId, LAGGING);
+
+    const startedAt = performance.now();
+    const rebuilt = await s.json.rebuildCampaign({ campaignId });
+    expect(rebuilt).toMatchObject({
+      allowance: BigInt(own * K),
+      quarantined: BigInt(own - lagIssued),
+      reloaded: BigInt(1000 - own),
+      owners: BigInt(lagIssued),
+    });
+    // Its unissued codes beyond its own budget came back (with one budget for all, A / K = 1000
+    // would have quarantined every unissued code of it and reloaded none).
+    expect(Number(rebuilt.reloaded)).toBeGreaterThanOrEqual(1000 - lagIssued - OWN_HEADROOM);
+    expect(await bySubPool(campaignId, "quarantined")).toEqual([0, own - lagIssued, 0, 0]);
+    const after = await redisBooks(campaignId);
+    expect(after[LAGGING]).toMatchObject({ state: "ready", total: 1000, issued: own, pooled: 1000 - own });
+    for (const j of [0, 2, 3]) expect(after[j]).toMatchObject({ issued: before[j]!.issued + (j === 3 ? 5 : 0) });
+
+    // Every holder asking again gets exactly their code, also those not yet in MySQL ...
+    const asks = await issueAll(campaignId, [...holders.keys()]);
+    expect(asks).toEqual(holders);
+    // ... and the burst goes on to the sell-out: every code left in the pools, each once.
+    const left = after.reduce((n, p) => n + p.pooled, 0);
+    const sold = await sellOut(campaignId, left, "after");
+    const recoveryMs = performance.now() - startedAt;
+    expect(sold).toHaveLength(left);
+    const issuedCodes = [...holders.values(), ...sold];
+    expect(new Set(issuedCodes).size).toBe(issuedCodes.length);
+
+    await persistAll(campaignId);
+    const end = await redisBooks(campaignId);
+    expect(end.map((p) => p.pooled)).toEqual([0, 0, 0, 0]);
+    for (let j = 0; j < K; j++) expect(end[j]!.issued).toBe(1000);
+    const books = await mysqlBooks(campaignId);
+    expect(books).toEqual({
+      generated: TOTAL,
+      owners: issuedCodes.length,
+      ownedCodes: issuedCodes.length,
+      quarantinedCodes: own - lagIssued,
+      quarantinedCount: own - lagIssued,
+      voided: 0,
+      ownedAndQuarantined: 0,
+      foreignCodes: 0,
+      sequenceOfAnotherSubPool: 0,
+      alarms: 0,
+    });
+    expect(books.owners! + books.quarantinedCodes!).toBe(TOTAL);
+    console.log(`lagging lost sub-pool: ${lagIssued} of its 1000 codes issued, own budget ${own}; rebuild reloaded ${rebuilt.reloaded}, quarantined ${own - lagIssued}`);
+
+    recordFault({
+      fault: "a lagging sub-pool of a 4-sub-pool campaign is lost while a busy one is empty, `src/campaigns/rebuild-sub-pools.faults.test.ts`",
+      behaviour: `the rebuild takes it from its own budget (${own - lagIssued} codes quarantined, ${rebuilt.reloaded} of its ${1000 - lagIssued} unissued codes reloaded), without waiting for a live sub-pool's unpersisted issues; every holder keeps their code, the campaign sells out with every code issued once`,
+      calls: holders.size + asks.size + left + 40,
+      issued: issuedCodes.length,
+      duplicates: issuedCodes.length - new Set(issuedCodes).size,
+      lostOwners: 0,
+      recoveryMs,
+    });
   });
 });

@@ -9,7 +9,15 @@ import { requireCampaign } from "./campaign-snapshot.js";
 import { finishFill, pushCodes, startFill } from "./pool-fill.js";
 import { RebuildLock } from "./rebuild-lock.js";
 import { restoreOwners } from "./rebuild-owners.js";
-import { listPoolCodes, listSubPoolCodes, quarantineUnownedCodes, quarantineUnownedSubPoolCodes, type CampaignRow } from "./repository.js";
+import {
+  listPoolCodes,
+  listSubPoolCodes,
+  quarantineUnownedCodes,
+  quarantineUnownedSubPoolCodes,
+  readSubPoolBudgets,
+  type CampaignRow,
+  type SubPoolBound,
+} from "./repository.js";
 import { allowanceForLocal, localAllowance, subPoolOfPosition, subPoolSize } from "./sub-pools.js";
 
 export type RebuildDeps = { db: Db; bulkRedis: ScriptedRedis; keys: RedisKeys; logger: Logger };
@@ -19,7 +27,11 @@ export type RebuildResult = {
   reloaded: number;
   /** Codes that may have been issued but have no owner in MySQL: never issued again (the campaign's count). */
   quarantined: number;
-  /** The issue budget at the loss: no code past this pool position was ever issued. */
+  /**
+   * The issue budget at the loss: no code of a rebuilt sub-pool past this pool position was ever
+   * issued (for K = 1 the campaign's allowance; for K > 1 the highest of the rebuilt sub-pools'
+   * own budgets, each a local position, times K).
+   */
   allowance: number;
   /** Owner records restored into the idempotency hashes (each owner once, in their code's sub-pool). */
   owners: number;
@@ -39,10 +51,14 @@ const CHUNK = 5000;
  * or whose rebuild was interrupted, are rebuilt; the others keep issuing and are never touched,
  * not even their codes in MySQL (the quarantine takes only the rebuilt sub-pools' codes).
  *
+ * Each rebuilt sub-pool is bounded by its own issue budget (src/campaigns/issue-budget.ts): a
+ * sub-pool that lagged behind a busy one keeps its codes past its own budget.
+ *
  * Refuses while there is anything Redis still knows that MySQL does not: no sub-pool's meta is
- * gone (nothing was lost), or any sub-pool's stream holds unpersisted issues (wait for the
- * persister). One rebuild at a time (src/campaigns/rebuild-lock.ts), its preconditions checked
- * again once it holds the lock; the pools are filled under one fence of its own
+ * gone (nothing was lost), or a lost sub-pool's stream holds unpersisted issues (wait for the
+ * persister; see `streamsThatMustBeEmpty` for why the live ones' need not be empty). One
+ * rebuild at a time (src/campaigns/rebuild-lock.ts), its preconditions checked again once it
+ * holds the lock; the pools are filled under one fence of its own
  * (src/campaigns/pool-fill.ts), in state `loading` until the last step, so a rebuild that dies
  * halfway is simply run again.
  */
@@ -78,9 +94,9 @@ async function lostSubPools(deps: RebuildDeps, row: CampaignRow): Promise<number
       }),
     ),
   );
-  const pending = seen.reduce((sum, s) => sum + s.pending, 0);
-  if (pending > 0) throw unpersistedIssues(id, row.shards, pending, seen.flatMap((s, sub) => (s.pending > 0 ? [sub] : [])));
   const lost = seen.flatMap((s, sub) => (s.lost ? [sub] : []));
+  const waiting = streamsThatMustBeEmpty(row.shards, lost).filter((sub) => seen[sub]!.pending > 0);
+  if (waiting.length > 0) throw unpersistedIssues(id, row.shards, waiting.reduce((sum, sub) => sum + seen[sub]!.pending, 0), waiting);
   if (lost.length === 0) {
     throw failedPrecondition(
       row.shards === 1
@@ -92,27 +108,51 @@ async function lostSubPools(deps: RebuildDeps, row: CampaignRow): Promise<number
 }
 
 /**
- * Issues on a stream that MySQL does not have yet, on any sub-pool, even one that is not lost:
- * the rebuild reads every named owner for its walk records (src/campaigns/rebuild-owners.ts).
- * For the lost sub-pools this is what keeps their owners from being quarantined; sub-pools that
- * were not lost go on issuing after the check, so for them it is a best effort, which is enough:
- * their owners matter to the rebuild only as walk records, which cannot be needed (see there).
+ * The sub-pools whose streams must hold no unpersisted issue before a rebuild: the lost ones (a
+ * campaign of one pool: its one stream, checked before whether it was lost at all, as always).
+ * An issue of a lost sub-pool that MySQL does not have would leave its code unowned within the
+ * budget, so quarantined, and its holder without a record: a second code on their next call.
+ *
+ * The sub-pools that were not lost are not waited for: during a hot sale they never stop issuing,
+ * so a rebuild that waited for their streams to be empty might wait until the sale ends (and a
+ * check before the work would hold only for that instant anyway). Nothing the rebuild does
+ * depends on their unpersisted issues: it quarantines and reloads only the lost sub-pools' codes,
+ * and a live sub-pool never issues another sub-pool's code (each code lives in one sub-pool); it
+ * restores the owners of the lost sub-pools' codes, which were only ever on the lost sub-pools'
+ * streams. The one thing it reads of the live sub-pools' owners is walk records (an owner whose
+ * walk passes a rebuilt sub-pool before their code's), which are defence in depth: such an owner
+ * walked past a sub-pool that had issued all its codes, within its own budget, so the rebuild
+ * refills it with nothing (src/campaigns/rebuild-owners.ts, `recordSubPools`); one missing
+ * record, of an owner the persister has not written yet, therefore never gives a second code.
  */
+function streamsThatMustBeEmpty(shards: number, lost: readonly number[]): readonly number[] {
+  return shards === 1 ? [0] : lost;
+}
+
+/** Issues on the streams of `subs` that MySQL does not have yet (see `streamsThatMustBeEmpty`). */
 function unpersistedIssues(id: number, shards: number, pending: number, subs: number[]) {
-  const where = shards === 1 ? "its Redis stream" : `the Redis stream${subs.length > 1 ? "s" : ""} of sub-pool${subs.length > 1 ? "s" : ""} ${subs.join(", ")}`;
+  const where = shards === 1 ? "its Redis stream" : `the Redis stream${subs.length > 1 ? "s" : ""} of lost sub-pool${subs.length > 1 ? "s" : ""} ${subs.join(", ")}`;
   return failedPrecondition(
     `campaign ${id} still has ${pending} issues on ${where} that are not in MySQL yet; wait for the persister to write them, then rebuild`,
   );
 }
 
 /**
- * The local budget every sub-pool was held to at the loss (src/campaigns/sub-pools.ts): MySQL's
- * one allowance A, a pool position, lets each sub-pool issue up to local position ⌊A / K⌋. A
- * campaign from before issue budgets existed (A = 0) may have issued any code: then the largest
- * sub-pool's size, its whole pool.
+ * The local budget each rebuilt sub-pool was held to at the loss: for K > 1 its own row in
+ * `sub_pool_budgets` (src/campaigns/issue-budget.ts). Without one (a campaign budgeted before
+ * that table existed) MySQL's one allowance A, a pool position, which let every sub-pool issue up
+ * to local position ⌊A / K⌋ (src/campaigns/sub-pools.ts). A campaign from before issue budgets
+ * existed (A = 0) may have issued any code: then the sub-pool's size, its whole pool.
  */
-function localBudgetAtLoss(row: CampaignRow): number {
-  return row.issueAllowance > 0 ? localAllowance(row.issueAllowance, row.shards) : subPoolSize(0, row.shards, row.totalCoupons);
+async function localBudgetsAtLoss(db: Db, row: CampaignRow, subs: readonly number[]): Promise<Map<number, number>> {
+  const recorded = row.shards === 1 ? new Map<number, number>() : await readSubPoolBudgets(db, row.id);
+  return new Map(
+    subs.map((sub) => [
+      sub,
+      recorded.get(sub) ??
+        (row.issueAllowance > 0 ? localAllowance(row.issueAllowance, row.shards) : subPoolSize(sub, row.shards, row.totalCoupons)),
+    ]),
+  );
 }
 
 async function refill(deps: RebuildDeps, row: CampaignRow, subs: number[], lock: RebuildLock): Promise<RebuildResult> {
@@ -120,14 +160,14 @@ async function refill(deps: RebuildDeps, row: CampaignRow, subs: number[], lock:
   const shards = row.shards;
   const rebuilt = new Map(subs.map((sub) => [sub, deps.keys.subPool(id, sub)]));
   const fence = await raiseFence(deps.db, id);
-  const local = localBudgetAtLoss(row);
-  // Every code at a position up to this one may have been issued (for K = 1: the allowance itself).
-  const allowance = allowanceForLocal(local, shards);
+  const locals = await localBudgetsAtLoss(deps.db, row, subs);
+  // Every code of sub-pool j at a pool position up to bound j may have been issued (for K = 1:
+  // the allowance itself).
+  const bounds: SubPoolBound[] = subs.map((sub) => ({ sub, upto: allowanceForLocal(locals.get(sub)!, shards) }));
+  const allowance = Math.max(...bounds.map((b) => b.upto));
   await lock.assertHeld();
   const quarantined =
-    subs.length === shards
-      ? await quarantineUnownedCodes(deps.db, id, allowance)
-      : await quarantineUnownedSubPoolCodes(deps.db, id, allowance, shards, subs);
+    shards === 1 ? await quarantineUnownedCodes(deps.db, id, allowance) : await quarantineUnownedSubPoolCodes(deps.db, id, shards, bounds);
   await lock.assertHeld();
   // Until the fill ends, IssueCoupon answers that the pool is loading. A sub-pool's issued count
   // resumes at its budget, so its next sequence, (issued)·K + j + 1, is past every sequence it
@@ -138,7 +178,7 @@ async function refill(deps: RebuildDeps, row: CampaignRow, subs: number[], lock:
     Promise.all(
       [...rebuilt].map(([sub, k]) => {
         const size = subPoolSize(sub, shards, row.totalCoupons);
-        const issued = Math.min(size, local);
+        const issued = Math.min(size, locals.get(sub)!);
         return startFill(deps.bulkRedis, k.meta, [k.pool, k.users], "rebuild", fence, {
           start_ms: row.startTime.getTime(),
           ...(row.endTime ? { end_ms: row.endTime.getTime() } : {}),
@@ -150,7 +190,7 @@ async function refill(deps: RebuildDeps, row: CampaignRow, subs: number[], lock:
       }),
     ),
   );
-  const { reloaded, marks } = await reloadPools(deps, row, rebuilt, allowance, fence, lock);
+  const { reloaded, marks } = await reloadPools(deps, row, rebuilt, bounds, fence, lock);
   const { owners, walkRecords } = await restoreOwners(deps, id, shards, rebuilt, lock);
   await lock.assertHeld();
   const state = row.cancelledAt ? "cancelled" : row.pausedAt ? "paused" : "ready";
@@ -169,7 +209,17 @@ async function refill(deps: RebuildDeps, row: CampaignRow, subs: number[], lock:
     ),
   );
   deps.logger.warn(
-    { campaignId: id, subPools: shards > 1 ? subs : undefined, allowance, quarantined, reloaded, owners, walkRecords, fence },
+    {
+      campaignId: id,
+      subPools: shards > 1 ? subs : undefined,
+      localBudgets: shards > 1 ? Object.fromEntries(locals) : undefined,
+      allowance,
+      quarantined,
+      reloaded,
+      owners,
+      walkRecords,
+      fence,
+    },
     "campaign rebuilt from MySQL",
   );
   return { reloaded, quarantined, allowance, owners };
@@ -183,7 +233,7 @@ async function raiseFence(db: Db, id: number): Promise<number> {
 }
 
 /**
- * Pushes every code of the rebuilt sub-pools past the allowance that is neither voided nor
+ * Pushes every code of the rebuilt sub-pools past its sub-pool's bound that is neither voided nor
  * quarantined, in pool order, each into its own sub-pool; marks are pool positions (the last
  * position pushed into that sub-pool).
  */
@@ -191,19 +241,19 @@ async function reloadPools(
   deps: RebuildDeps,
   row: CampaignRow,
   rebuilt: ReadonlyMap<number, CampaignKeys>,
-  allowance: number,
+  bounds: readonly SubPoolBound[],
   fence: number,
   lock: RebuildLock,
 ): Promise<{ reloaded: number; marks: Map<number, number> }> {
   const { id, shards } = row;
-  const subs = [...rebuilt.keys()];
   const marks = new Map<number, number>();
-  let after = allowance;
+  // From the lowest bound on; each sub-pool's own bound filters its codes (listSubPoolCodes).
+  let after = Math.min(...bounds.map((b) => b.upto));
   let reloaded = 0;
   for (;;) {
     // With sub-pools, also never a code that has an owner: none past the budget can have one, but
     // if a broken budget ever let one through, it must not be handed out a second time.
-    const rows = shards === 1 ? await listPoolCodes(deps.db, id, after, CHUNK) : await listSubPoolCodes(deps.db, id, after, shards, subs, CHUNK);
+    const rows = shards === 1 ? await listPoolCodes(deps.db, id, after, CHUNK) : await listSubPoolCodes(deps.db, id, after, shards, bounds, CHUNK);
     if (rows.length === 0) return { reloaded, marks };
     const shares = new Map<number, Array<{ seq: number; code: string }>>();
     for (const r of rows) {

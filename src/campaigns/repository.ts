@@ -431,33 +431,58 @@ export async function listOwners(db: Db, campaignId: number, afterSequence: numb
 
 // ---- Rebuild of some sub-pools of a campaign split into several (src/campaigns/rebuild.ts).
 
-/** The codes (`coupons c`) of the given sub-pools: `MOD(c.seq - 1, K) IN (…)` (src/campaigns/sub-pools.ts). */
-function ofSubPools(shards: number, subs: readonly number[]) {
-  return sql`MOD(c.seq - 1, ${shards}) IN (${sql.join(
-    subs.map((s) => sql`${s}`),
-    sql`, `,
-  )})`;
+/**
+ * Each sub-pool's own issue budget (a local position) as `sub_pool_budgets` holds it
+ * (src/campaigns/issue-budget.ts), by sub-pool; a sub-pool without a row is missing (a campaign
+ * budgeted before the table existed, or one of one pool).
+ */
+export async function readSubPoolBudgets(db: Db, campaignId: number): Promise<Map<number, number>> {
+  const [rows] = (await db.execute(
+    sql`SELECT sub, issue_allowance AS local FROM sub_pool_budgets WHERE campaign_id = ${campaignId}`,
+  )) as unknown as [Array<{ sub: number | string; local: number | string }>];
+  return new Map(rows.map((r) => [Number(r.sub), Number(r.local)]));
 }
 
 /**
- * `quarantineUnownedCodes` for some of a campaign's K sub-pools only: the codes of the other
- * sub-pools are still issuing from Redis, and an unissued code of theirs at a position within
- * the allowance must stay issuable. Same locking, same count of the campaign's quarantined codes.
+ * A bound per rebuilt sub-pool: the highest pool position of its codes that may have been issued
+ * (its local budget · K, src/campaigns/sub-pools.ts: local position ℓ of sub-pool j is pool
+ * position (ℓ − 1)·K + j + 1, so local positions ≤ a are exactly its positions ≤ a·K).
+ */
+export type SubPoolBound = { sub: number; upto: number };
+
+/**
+ * The bound of the sub-pool of code `c` (`CASE MOD(c.seq - 1, K) WHEN j THEN upto_j … END`):
+ * NULL for a sub-pool not listed, so a comparison with it is never true and the codes of the
+ * sub-pools that are not rebuilt are left out of both statements below.
+ */
+function boundOfSubPool(shards: number, bounds: readonly SubPoolBound[]) {
+  return sql`CASE MOD(c.seq - 1, ${shards}) ${sql.join(
+    bounds.map((b) => sql`WHEN ${b.sub} THEN ${b.upto}`),
+    sql` `,
+  )} END`;
+}
+
+/**
+ * `quarantineUnownedCodes` for some of a campaign's K sub-pools, each up to its own bound: the
+ * codes of the other sub-pools are still issuing from Redis (an unissued code of theirs must stay
+ * issuable), and a rebuilt sub-pool that lagged behind a busy one keeps its codes past its own
+ * budget. Same locking, same count of the campaign's quarantined codes.
  */
 export async function quarantineUnownedSubPoolCodes(
   db: Db,
   campaignId: number,
-  allowance: number,
   shards: number,
-  subs: readonly number[],
+  bounds: readonly SubPoolBound[],
 ): Promise<number> {
+  // The range on the primary key first; each sub-pool's bound then filters within it.
+  const highest = Math.max(0, ...bounds.map((b) => b.upto));
   return retryOnDeadlock(() =>
     db.transaction(async (tx) => {
       await tx.execute(sql`SELECT id FROM campaigns WHERE id = ${campaignId} FOR UPDATE`);
       await tx.execute(sql`
         UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
         SET c.quarantined_at = NOW(3)
-        WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND ${ofSubPools(shards, subs)}
+        WHERE c.campaign_id = ${campaignId} AND c.seq <= ${highest} AND c.seq <= ${boundOfSubPool(shards, bounds)}
           AND i.code IS NULL AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
       const [rows] = (await tx.execute(
         sql`SELECT COUNT(*) AS n FROM coupons WHERE campaign_id = ${campaignId} AND quarantined_at IS NOT NULL`,
@@ -471,19 +496,20 @@ export async function quarantineUnownedSubPoolCodes(
 
 /**
  * `listPoolCodes` for some of a campaign's K sub-pools: their codes after pool position
- * `afterSeq` that are neither voided, quarantined nor owned, in pool order.
+ * `afterSeq` and past their own bound that are neither voided, quarantined nor owned, in pool
+ * order.
  */
 export async function listSubPoolCodes(
   db: Db,
   campaignId: number,
   afterSeq: number,
   shards: number,
-  subs: readonly number[],
+  bounds: readonly SubPoolBound[],
   limit: number,
 ): Promise<Array<{ seq: number; code: string }>> {
   const [rows] = (await db.execute(sql`
     SELECT c.seq, c.code FROM coupons c
-    WHERE c.campaign_id = ${campaignId} AND c.seq > ${afterSeq} AND ${ofSubPools(shards, subs)}
+    WHERE c.campaign_id = ${campaignId} AND c.seq > ${afterSeq} AND c.seq > ${boundOfSubPool(shards, bounds)}
       AND c.voided_at IS NULL AND c.quarantined_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM coupon_issues i WHERE i.code = c.code)
     ORDER BY c.seq LIMIT ${limit}`)) as unknown as [Array<{ seq: number; code: string }>];

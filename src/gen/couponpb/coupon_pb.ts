@@ -767,7 +767,9 @@ export type RebuildCampaignResponse = Message<"couponpb.RebuildCampaignResponse"
   quarantined: bigint;
 
   /**
-   * The issue budget at the loss: no code past this pool position had been issued.
+   * The issue budget at the loss: no code past this pool position had been issued. For a campaign
+   * split into sub-pools, each has its own budget: no code of a rebuilt sub-pool past this pool
+   * position had been issued (the highest of the rebuilt sub-pools' budgets, as a pool position).
    *
    * @generated from field: int64 allowance = 3;
    */
