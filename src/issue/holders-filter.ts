@@ -10,8 +10,15 @@ export class HoldersFilter {
   private readonly size: number;
   private static readonly HASHES = 7;
 
-  constructor(expected: number) {
-    this.size = Math.max(1024, Math.ceil(expected * 10));
+  /**
+   * Sized for `expected` holders at a false-positive rate of `falsePositives` (1 % by default:
+   * ~10 bits per holder). A campaign of K sub-pools asks up to K filters about one caller, so each
+   * of its filters gets 1/K of the rate (~14 bits per holder for K = 8) and the campaign keeps 1 %.
+   */
+  constructor(expected: number, falsePositives = 0.01) {
+    // With HASHES probes, a rate p needs b = −HASHES / ln(1 − p^(1/HASHES)) bits per holder.
+    const bitsPerHolder = -HoldersFilter.HASHES / Math.log(1 - falsePositives ** (1 / HoldersFilter.HASHES));
+    this.size = Math.max(1024, Math.ceil(expected * bitsPerHolder));
     this.bits = new Uint32Array(Math.ceil(this.size / 32));
   }
 

@@ -123,7 +123,8 @@ export class RefusalMemo {
     const entry: EmptySubPool = { seenAt: performance.now(), issued, holders: undefined, building: false };
     pools[sub] = entry;
     const users = [this.keys.subPool(campaignId, sub).users];
-    void this.buildHolders(campaignId, entry, users, (filter) => pools[sub] === entry && (entry.holders = filter));
+    // Once sold out, a named caller is asked of every sub-pool's filter: each gets 1/K of the rate.
+    void this.buildHolders(campaignId, entry, users, (filter) => pools[sub] === entry && (entry.holders = filter), 0.01 / shards);
   }
 
   /** A walk met every sub-pool empty (or passed it as known empty): the campaign is sold out. */
@@ -152,11 +153,12 @@ export class RefusalMemo {
     entry: { issued: number; building: boolean },
     usersKeys: readonly string[],
     install: (filter: HoldersFilter) => unknown,
+    falsePositives?: number,
   ): Promise<void> {
     if (entry.building) return;
     entry.building = true;
     try {
-      const filter = new HoldersFilter(entry.issued);
+      const filter = new HoldersFilter(entry.issued, falsePositives);
       for (const users of usersKeys) {
         let cursor = "0";
         do {
