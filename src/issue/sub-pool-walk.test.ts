@@ -91,3 +91,29 @@ describe("rate limits on a campaign split into sub-pools", () => {
     for (const a of puppets.slice(5)) expect(a).toMatch(overAddress);
   });
 });
+
+describe("a sub-pool out of its issue budget", () => {
+  let budgeted: TestService | undefined;
+  afterAll(async () => {
+    if (budgeted) await stopTestService(budgeted);
+  });
+
+  it("sends anonymous callers on to a sub-pool that may issue, and keeps a named caller where their code may be", async () => {
+    // Two codes of budget per sub-pool, never raised during the test.
+    budgeted = await startTestService({ ISSUE_BUDGET_INITIAL: "4", ISSUE_BUDGET_INTERVAL_MS: "60000" });
+    const svc = budgeted;
+    const { campaignId } = await createLoadedCampaign(svc.json, { total: 20, shards: 2 });
+    const homeZero = Array.from({ length: 100 }, (_, i) => `home0-${i}`).filter((u) => homeSubPool(u, 2) === 0);
+    for (const userId of homeZero.slice(0, 2)) await svc.json.issueCoupon({ campaignId, userId });
+
+    // Sub-pool 0 is over its budget: a named caller whose walk starts there is told to come back.
+    await expect(svc.json.issueCoupon({ campaignId, userId: homeZero[2]! })).rejects.toMatchObject({
+      code: Code.Unavailable,
+      rawMessage: `campaign ${campaignId} is catching up on its issue budget; try again shortly`,
+    });
+    // Anonymous callers, whichever sub-pool they start at, get sub-pool 1's two codes.
+    const anonymous = [await svc.json.issueCoupon({ campaignId }), await svc.json.issueCoupon({ campaignId })];
+    expect(new Set(anonymous.map((a) => a.couponCode)).size).toBe(2);
+    await expect(svc.json.issueCoupon({ campaignId })).rejects.toMatchObject({ code: Code.Unavailable });
+  });
+});

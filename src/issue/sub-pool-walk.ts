@@ -60,6 +60,8 @@ export async function issueFromSubPools(deps: IssueDeps, campaignId: number, sha
     ipLimit = 0;
   }
   const limited = userLimit > 0 || ipLimit > 0;
+  /** A sub-pool's "over its budget" answer, given only if no other sub-pool issues. */
+  let overBudget: unknown[] | undefined;
 
   for (let step = 0; step < shards; step++) {
     const sub = (start + step) % shards;
@@ -88,9 +90,17 @@ export async function issueFromSubPools(deps: IssueDeps, campaignId: number, sha
     }
     const status = reply[0] as number;
     if (status >= 0) return { code: reply[1] as string, sequence: reply[2] as number, repeated: status === 1 };
+    if (status === -8 && userId === "") {
+      // Out of its issue budget until it is raised, but not empty. An anonymous caller may take a
+      // code elsewhere; a named one may not: passing over a sub-pool that is not empty could give
+      // them a second code there later.
+      overBudget = reply;
+      continue;
+    }
     if (status !== -4) return refuse(deps, campaignId, reply);
     deps.refusals.sawSubPoolEmpty(campaignId, sub, shards, reply[1] as number);
   }
+  if (overBudget) return refuse(deps, campaignId, overBudget);
   deps.refusals.sawAllSubPoolsEmpty(campaignId, shards);
   throw campaignSoldOut(campaignId);
 }
