@@ -12,10 +12,10 @@
  * per campaign (what the persister and VerifyCampaign rely on) but, with K > 1, not dense: a
  * sub-pool that empties early leaves gaps, and the highest sequence may exceed the total.
  *
- * The issue budget keeps one number in MySQL (campaigns.issue_allowance, a pool position): with
- * K > 1 every sub-pool may issue up to local position allowance / K, which is exactly the codes
- * at positions ≤ allowance, so a rebuild's quarantine "unowned codes up to the allowance" is
- * the same statement for any K.
+ * The issue budget is kept per sub-pool for K > 1 (`sub_pool_budgets`, a local position A_j,
+ * src/campaigns/issue-budget.ts): sub-pool j may have issued exactly its codes at positions
+ * ≤ A_j · K, which is what a rebuild of it quarantines when unowned. `campaigns.issue_allowance`
+ * stays the campaign-wide bound, K · max A_j (`allowanceForLocal`).
  */
 
 /** Most sub-pools one campaign may have: beyond this, spreading gains nothing a cluster can give. */
