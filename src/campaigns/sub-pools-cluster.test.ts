@@ -1,10 +1,10 @@
 import type { Cluster } from "ioredis";
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { IssuePool } from "../../scripts/loadtest/http/issue-pool.js";
 import type { IssueOutcome } from "../../scripts/loadtest/http/connect-outcome.js";
 import { createLoadedCampaign, waitFor, type TestService } from "../testing/harness.js";
-import { startTestServiceOnCluster } from "../testing/redis-cluster.js";
+import { useServiceOnCluster } from "../testing/redis-cluster.js";
 import { homeSubPool, subPoolSize } from "./sub-pools.js";
 
 // Issue 13's proof: one campaign split into 8 sub-pools over a real three-master Redis Cluster,
@@ -21,15 +21,7 @@ const HOT_SHARE = 0.6;
 const CONNECTIONS = 64;
 
 let s: TestService;
-let stop: (() => Promise<void>) | undefined;
-beforeAll(async () => {
-  const started = await startTestServiceOnCluster();
-  s = started.service;
-  stop = started.stop;
-});
-afterAll(async () => {
-  await stop?.();
-});
+useServiceOnCluster((service) => (s = service));
 
 /** A small seeded generator (mulberry32): the same crowd and the same call order on every run. */
 function random(seed: number): () => number {

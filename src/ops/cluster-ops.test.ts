@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { couponClient, createLoadedCampaign, type TestService } from "../testing/harness.js";
-import { startTestServiceOnCluster } from "../testing/redis-cluster.js";
+import { useServiceOnCluster } from "../testing/redis-cluster.js";
 import { readLiveFigures } from "./live-figures.js";
 import { redisNowMs, waitForIssuesPersisted } from "./shutdown.js";
 
 // The reads that span campaigns (metrics, the shutdown wait, ListCampaigns) must work when the
 // campaigns' keys live on different masters of a Redis Cluster.
 let s: TestService;
-let stop: (() => Promise<void>) | undefined;
-beforeAll(async () => {
-  const started = await startTestServiceOnCluster();
-  s = started.service;
-  stop = started.stop;
-});
-afterAll(async () => {
-  await stop?.();
-});
+useServiceOnCluster((service) => (s = service));
 
 describe("ops on a three-master Redis Cluster", () => {
   it("reports each open campaign's pool and the persister lag, waits for persisting and lists campaigns", async () => {

@@ -1,6 +1,6 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import type { RowDataPacket } from "mysql2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isWellFormedCode } from "../codes/code-format.js";
 import { runCli } from "../../scripts/campaign/run-cli.js";
 import { StartupError } from "../deps.js";
@@ -14,19 +14,11 @@ import {
   waitForPersisted,
   type TestService,
 } from "../testing/harness.js";
-import { startTestServiceOnCluster } from "../testing/redis-cluster.js";
+import { useServiceOnCluster } from "../testing/redis-cluster.js";
 import type { Cluster } from "ioredis";
 
 let s: TestService;
-let stop: (() => Promise<void>) | undefined;
-beforeAll(async () => {
-  const started = await startTestServiceOnCluster();
-  s = started.service;
-  stop = started.stop;
-});
-afterAll(async () => {
-  await stop?.();
-});
+useServiceOnCluster((service) => (s = service));
 
 describe("on a three-master Redis Cluster", () => {
   it("issues exactly, persists every owner, with campaigns spread over different masters", async () => {

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,4 +76,20 @@ export async function startTestServiceOnCluster(): Promise<{ service: TestServic
       await cluster.stop();
     },
   };
+}
+
+/**
+ * For a test file whose tests share one service on a fresh cluster: started before them, handed
+ * to `onStarted`, stopped (with the cluster and the data) after them.
+ */
+export function useServiceOnCluster(onStarted: (service: TestService) => void): void {
+  let stop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const started = await startTestServiceOnCluster();
+    stop = started.stop;
+    onStarted(started.service);
+  });
+  afterAll(async () => {
+    await stop?.();
+  });
 }
