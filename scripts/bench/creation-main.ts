@@ -6,6 +6,7 @@ import { measureCreationFigures } from "./creation-figures.js";
 import { renderCreation } from "./creation-markdown.js";
 import { dropDatabase } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
+import { runEntry } from "./entry.js";
 
 /**
  * `npm run bench:creation [-- --creation-10m]`: the campaign-creation and Redis-memory section of
@@ -55,10 +56,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error("bench failed:", err);
-    process.exit(1);
-  },
-);
+runEntry(main);

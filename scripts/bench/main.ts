@@ -11,6 +11,7 @@ import { renderBenchmarks, type BenchResults } from "./markdown.js";
 import { dropDatabase } from "./mysql-probe.js";
 import { deleteKeysWithPrefix } from "./redis-cleanup.js";
 import { measureRoundTrips } from "./round-trips.js";
+import { runEntry } from "./entry.js";
 
 /**
  * `npm run bench`: builds nothing itself (the npm script runs `npm run build` first). First the
@@ -135,10 +136,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error("bench failed:", err);
-    process.exit(1);
-  },
-);
+runEntry(main);

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { measureRoundTrips } from "./round-trips.js";
 import { renderRoundTrips } from "./round-trips-markdown.js";
+import { runEntry } from "./entry.js";
 
 /**
  * The round-trips section of `npm run bench` alone (the same code, ./round-trips.ts), for
@@ -38,10 +39,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error("bench failed:", err);
-    process.exit(1);
-  },
-);
+runEntry(main);
