@@ -64,7 +64,7 @@ function notes(f: RoundTripFigures): string[] {
   lines.push(
     "- **After the sell-out** the round trips left are the calls in flight before the instance knew (up to one per connection), one",
     "  re-check per instance per second (a remembered refusal is trusted for a second), and for named callers the holders filter's false",
-    "  positives (about 1 % per Bloom filter; a named caller of a campaign of K sub-pools is looked up in the filter of each one, so theirs add up).",
+    "  positives (about 1 %: a named caller of a campaign of K sub-pools is looked up in the filter of each one, so each is sized for 1/K of that).",
     "- **A holder asking again** costs one round trip, the one that gets the code back: the walk passes over the sub-pools whose",
     "  filters rule the holder out and asks the one that holds the code; a false positive on a sub-pool passed over costs one more.",
   );
