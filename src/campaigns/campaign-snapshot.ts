@@ -5,9 +5,18 @@ import { and, asc, eq, lte } from "drizzle-orm";
 import { couponIssues } from "../db/schema.js";
 import { failedPrecondition, notFound, type AppError } from "../errors.js";
 import { parseIssueEvent, type RawStreamEntry } from "../persist/stream-entry.js";
-import type { RedisKeys } from "../redis/keys.js";
+import type { CampaignKeys, RedisKeys } from "../redis/keys.js";
 import { execMulti } from "../redis/multi.js";
-import { countIssues, countRedeemed, findCampaign, listIssues, type CampaignRow, type IssueRow } from "./repository.js";
+import {
+  countIssues,
+  countIssuesBySubPool,
+  countRedeemed,
+  findCampaign,
+  listIssues,
+  type CampaignRow,
+  type IssueRow,
+} from "./repository.js";
+import { combinedSubPoolState, countedIssues, highestCountedSequence, localIssueOf } from "./sub-pool-issues.js";
 
 export type CampaignState = "loading" | "scheduled" | "open" | "paused" | "ended" | "sold_out" | "cancelled";
 
@@ -29,6 +38,8 @@ export type CampaignView = {
   /** Codes a rebuild quarantined: issued before Redis was lost, owner never recorded. */
   quarantined: number;
   state: CampaignState;
+  /** Sub-pools the codes are split into (CreateCampaign `shards`); 1 for one pool. */
+  shards: number;
 };
 
 export type SnapshotDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys };
@@ -36,12 +47,20 @@ export type SnapshotDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys };
 type RedisSnapshot = {
   /**
    * False when Redis holds nothing live for this campaign: never loaded there, emptied, or its
-   * keys released by the sweeper after it closed (only the meta tombstone is left).
+   * keys released by the sweeper after it closed (only the meta tombstone is left). With
+   * sub-pools: false unless every sub-pool is live.
    */
   present: boolean;
-  /** The meta hash's state: loading | ready | paused | cancelled. */
+  /** The meta hash's state: loading | ready | paused | cancelled (with sub-pools: combinedSubPoolState). */
   state: string | null;
+  /** Codes issued, over every sub-pool. */
   issued: number;
+  /** Each sub-pool's own `issued`, sub-pool 0 first ([issued] for one pool). */
+  issuedBySubPool: number[];
+  /** Whether an issue (by sequence) is one of those `issued` counts; later issues are not. */
+  counted: (sequence: number) => boolean;
+  /** The highest sequence `counted` covers: MySQL reads go up to it. */
+  maxSequence: number;
   remaining: number;
   nowMs: number;
   /** Issues not yet written to MySQL (empty when the stream was not asked for). */
@@ -60,15 +79,47 @@ function toIssueRow(raw: RawStreamEntry): IssueRow {
   return { sequence: e.sequence, code: e.code, userId: e.userId || null, issuedAt: new Date(e.issuedAtMs) };
 }
 
+/** What one sub-pool's keys hold (a campaign of one pool: its only sub-pool). */
+type SubPoolRead = { state: string | null; released: boolean; issued: number; remaining: number; nowMs: number; unpersisted: IssueRow[] };
+
 /**
- * Reads the live part of a campaign from Redis: the meta hash, pool length, clock and the first
- * slice of the stream in one MULTI, then the rest of the stream slice by slice. Entries the first
- * read counted (sequence ≤ issued) that the persister deletes meanwhile are already in MySQL, which
- * callers read afterwards; entries appended meanwhile are past `issued` and left out by callers.
- * `withStream: false` reads the counts alone.
+ * Reads the live part of a campaign from Redis: per sub-pool the meta hash, pool length, clock and
+ * the first slice of the stream in one MULTI (one hash slot), then the rest of the stream slice by
+ * slice. Entries the first read counted (`counted`) that the persister deletes meanwhile are
+ * already in MySQL, which callers read afterwards; entries appended meanwhile are not counted and
+ * left out by callers. `withStream: false` reads the counts alone.
+ *
+ * A campaign of K > 1 sub-pools is read sub-pool by sub-pool, all at once (their keys may live on
+ * different masters, so one MULTI cannot span them), every stream before any MySQL read: an
+ * issue answered before the call is on its sub-pool's stream or in MySQL, whichever sub-pool it
+ * came from (read-your-writes over all K streams). The reads are not one instant across
+ * sub-pools, but each sub-pool's `issued` and stream are, which is what `counted` relies on.
  */
-async function readRedisSnapshot(deps: SnapshotDeps, id: number, withStream = true): Promise<RedisSnapshot> {
-  const k = deps.keys.campaign(id);
+async function readRedisSnapshot(deps: SnapshotDeps, row: CampaignRow, withStream = true): Promise<RedisSnapshot> {
+  const shards = row.shards;
+  const pools = shards === 1 ? [deps.keys.campaign(row.id)] : deps.keys.subPools(row.id, shards);
+  const reads = await Promise.all(pools.map((k) => readSubPool(deps, k, shards, withStream)));
+  const issuedBySubPool = reads.map((r) => r.issued);
+  const issued = issuedBySubPool.reduce((a, b) => a + b, 0);
+  return {
+    present: reads.every((r) => r.state !== null && !r.released),
+    state: shards === 1 ? reads[0]!.state : combinedSubPoolState(reads.map((r) => r.state)),
+    issued,
+    issuedBySubPool,
+    counted: countedIssues(issuedBySubPool),
+    maxSequence: shards === 1 ? issued : highestCountedSequence(issuedBySubPool),
+    remaining: reads.reduce((n, r) => n + r.remaining, 0),
+    nowMs: reads[0]!.nowMs,
+    unpersisted: shards === 1 ? reads[0]!.unpersisted : reads.flatMap((r) => r.unpersisted),
+  };
+}
+
+async function readSubPool(
+  deps: SnapshotDeps,
+  k: CampaignKeys,
+  shards: number,
+  withStream: boolean,
+): Promise<SubPoolRead> {
   const multi = deps.bulkRedis.multi().hmget(k.meta, "state", "issued", "released_ms").llen(k.pool).time();
   if (withStream) multi.xrange(k.stream, "-", "+", "COUNT", STREAM_SLICE);
   const [meta, llen, time, first] = (await withRedis("cannot read the campaign", () => execMulti(multi))) as [
@@ -84,14 +135,14 @@ async function readRedisSnapshot(deps: SnapshotDeps, id: number, withStream = tr
     for (const raw of slice) unpersisted.push(toIssueRow(raw));
     const last = slice[slice.length - 1];
     // A full slice whose last entry is still within the counted issues: more may follow.
-    if (slice.length < STREAM_SLICE || !last || unpersisted[unpersisted.length - 1]!.sequence >= issued) break;
+    if (slice.length < STREAM_SLICE || !last || localIssueOf(unpersisted[unpersisted.length - 1]!.sequence, shards) >= issued) break;
     slice = (await withRedis("cannot read the campaign", () =>
       deps.bulkRedis.xrange(k.stream, `(${last[0]}`, "+", "COUNT", STREAM_SLICE),
     )) as RawStreamEntry[];
   }
   return {
-    present: meta[0] !== null && meta[2] === null,
     state: meta[0] ?? null,
+    released: meta[2] !== null,
     issued,
     remaining: llen,
     nowMs: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000),
@@ -99,11 +150,11 @@ async function readRedisSnapshot(deps: SnapshotDeps, id: number, withStream = tr
   };
 }
 
-/** MySQL rows and stream entries merged by sequence, each sequence once, up to `maxSequence`. */
-export function mergeIssues(persisted: IssueRow[], unpersisted: IssueRow[], maxSequence: number): IssueRow[] {
+/** MySQL rows and stream entries merged by sequence, each sequence once, only the `counted` ones. */
+export function mergeIssues(persisted: IssueRow[], unpersisted: IssueRow[], counted: (sequence: number) => boolean): IssueRow[] {
   const bySequence = new Map<number, IssueRow>();
-  for (const r of persisted) if (r.sequence <= maxSequence) bySequence.set(r.sequence, r);
-  for (const r of unpersisted) if (r.sequence <= maxSequence && !bySequence.has(r.sequence)) bySequence.set(r.sequence, r);
+  for (const r of persisted) if (counted(r.sequence)) bySequence.set(r.sequence, r);
+  for (const r of unpersisted) if (counted(r.sequence) && !bySequence.has(r.sequence)) bySequence.set(r.sequence, r);
   return [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
 }
 
@@ -141,11 +192,19 @@ export function tooManyCodes(id: number, codes: number, maxCodes: number): AppEr
   );
 }
 
-/** Codes by sequence, from MySQL then the stream, each sequence once, in issue order. */
-function mergeCodes(persisted: Array<{ sequence: number; code: string }>, unpersisted: IssueRow[], maxSequence: number): string[] {
+/**
+ * Codes by sequence, from MySQL then the streams, each sequence once, in sequence order (issue
+ * order for one pool; interleaved across sub-pools), only the `counted` ones (all ≤ maxSequence).
+ */
+function mergeCodes(
+  persisted: Array<{ sequence: number; code: string }>,
+  unpersisted: IssueRow[],
+  maxSequence: number,
+  counted: (sequence: number) => boolean,
+): string[] {
   const bySequence: Array<string | undefined> = new Array(maxSequence + 1);
-  for (const r of persisted) if (r.sequence <= maxSequence) bySequence[r.sequence] = r.code;
-  for (const r of unpersisted) if (r.sequence <= maxSequence && bySequence[r.sequence] === undefined) bySequence[r.sequence] = r.code;
+  for (const r of persisted) if (counted(r.sequence)) bySequence[r.sequence] = r.code;
+  for (const r of unpersisted) if (counted(r.sequence) && bySequence[r.sequence] === undefined) bySequence[r.sequence] = r.code;
   const codes: string[] = [];
   for (const c of bySequence) if (c !== undefined) codes.push(c);
   return codes;
@@ -164,7 +223,7 @@ export async function readCampaignWithCodes(
   maxCodes: number,
 ): Promise<{ view: CampaignView; codes: string[] }> {
   const row = await requireCampaign(deps.db, id);
-  const live = await readRedisSnapshot(deps, id);
+  const live = await readRedisSnapshot(deps, row);
   if (!live.present) {
     // Redis holds nothing live for this campaign: MySQL is the whole truth.
     const owners = await withMysql("cannot read the campaign", () => countIssues(deps.db, id));
@@ -179,10 +238,12 @@ export async function readCampaignWithCodes(
   const listed = Math.max(0, live.issued - row.quarantined);
   if (listed > maxCodes) throw tooManyCodes(id, listed, maxCodes);
   const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
-    Promise.all([listCodes(deps.db, id, live.issued), countRedeemed(deps.db, id)]),
+    Promise.all([listCodes(deps.db, id, live.maxSequence), countRedeemed(deps.db, id)]),
   );
-  const codes = mergeCodes(persisted, live.unpersisted, live.issued);
-  return { view: viewFromRedis(row, live, persisted.length, redeemed), codes };
+  const codes = mergeCodes(persisted, live.unpersisted, live.maxSequence, live.counted);
+  // With sub-pools MySQL's rows up to maxSequence may include issues made after the Redis read.
+  const persistedCount = row.shards === 1 ? persisted.length : persisted.filter((r) => live.counted(r.sequence)).length;
+  return { view: viewFromRedis(row, live, persistedCount, redeemed), codes };
 }
 
 /** Sequence and code of each owner in MySQL, in issue order: no user ids or dates, kept small. */
@@ -204,11 +265,18 @@ function listCodes(db: Db, id: number, maxSequence?: number): Promise<Array<{ se
  */
 export async function readCampaignView(deps: SnapshotDeps, id: number): Promise<CampaignView> {
   const row = await requireCampaign(deps.db, id);
-  const live = await readRedisSnapshot(deps, id, false);
+  const live = await readRedisSnapshot(deps, row, false);
   const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
-    Promise.all([countIssues(deps.db, id, live.present ? live.issued : undefined), countRedeemed(deps.db, id)]),
+    Promise.all([countPersisted(deps.db, row, live), countRedeemed(deps.db, id)]),
   );
   return live.present ? viewFromRedis(row, live, persisted, redeemed) : viewFromMysql(row, persisted, redeemed);
+}
+
+/** Owners in MySQL of the issues `live` counted; every owner when Redis holds nothing live. */
+async function countPersisted(db: Db, row: CampaignRow, live: RedisSnapshot): Promise<number> {
+  if (!live.present || row.shards === 1) return countIssues(db, row.id, live.present ? live.issued : undefined);
+  const bySubPool = await countIssuesBySubPool(db, row.id, row.shards, { issuedBySubPool: live.issuedBySubPool });
+  return bySubPool.reduce((a, b) => a + b, 0);
 }
 
 function viewFromRedis(row: CampaignRow, live: RedisSnapshot, persisted: number, redeemed: number): CampaignView {
@@ -246,12 +314,19 @@ function base(row: CampaignRow) {
     loaded: row.loaded,
     voided: row.voided,
     quarantined: row.quarantined,
+    shards: row.shards,
   };
 }
 
 /**
- * One page of issues after `afterSequence`. Sequences are dense (1, 2, 3, …), so when MySQL alone
- * returns a full run of consecutive sequences, that is the page and Redis is not read at all.
+ * One page of issues after `afterSequence`. Sequences of one pool are dense (1, 2, 3, …), so when
+ * MySQL alone returns a full run of consecutive sequences, that is the page and Redis is not read
+ * at all (true for any K: no sequence fits between consecutive ones; with sub-pools, whose
+ * sequences interleave with gaps, it is rarely the case and every sub-pool's stream is read).
+ *
+ * With K > 1 sub-pools a lagging sub-pool's next issue can get a sequence below one already
+ * listed (src/campaigns/sub-pools.ts), so a listing paged while the campaign still issues may
+ * miss issues made after it passed their sequence; one paged once issuing stopped is complete.
  */
 export async function readIssuesPage(
   deps: SnapshotDeps,
@@ -259,13 +334,13 @@ export async function readIssuesPage(
   afterSequence: number,
   pageSize: number,
 ): Promise<IssueRow[]> {
-  await requireCampaign(deps.db, id);
+  const row = await requireCampaign(deps.db, id);
   const fromMysql = await withMysql("cannot list issues", () => listIssues(deps.db, id, afterSequence, pageSize));
   const last = fromMysql[fromMysql.length - 1];
   if (fromMysql.length === pageSize && last && last.sequence === afterSequence + pageSize) return fromMysql;
-  const live = await readRedisSnapshot(deps, id);
+  const live = await readRedisSnapshot(deps, row);
   if (!live.present) return fromMysql;
   const persisted = await withMysql("cannot list issues", () => listIssues(deps.db, id, afterSequence, pageSize));
   const after = live.unpersisted.filter((r) => r.sequence > afterSequence);
-  return mergeIssues(persisted, after, live.issued).slice(0, pageSize);
+  return mergeIssues(persisted, after, live.counted).slice(0, pageSize);
 }

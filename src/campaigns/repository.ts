@@ -530,3 +530,113 @@ export async function listOwnersWithPosition(db: Db, campaignId: number, afterSe
   ];
   return rows;
 }
+
+// ---- Lifecycle and reads of a campaign split into K sub-pools (src/lifecycle, campaign-snapshot.ts).
+// An owner record's sub-pool is the one that issued its sequence, (sequence − 1) mod K; a code's
+// is the one its pool position belongs to, (seq − 1) mod K (src/campaigns/sub-pools.ts).
+
+/** Per-sub-pool counts from rows of `sub, n`, sub-pool 0 first, 0 where a sub-pool has none. */
+function bySubPool(rows: Array<{ sub: number | string; n: number | string }>, shards: number): number[] {
+  const out = Array<number>(shards).fill(0);
+  for (const r of rows) out[Number(r.sub)] = Number(r.n);
+  return out;
+}
+
+/**
+ * Owner records of each sub-pool (by sequence), sub-pool 0 first. With `issuedBySubPool`, only
+ * the issues a read of the sub-pools' `issued` counts covered: the first issuedBySubPool[j]
+ * issues of sub-pool j, i.e. (sequence − 1) div K < issuedBySubPool[j] (an owner the persister
+ * wrote after that read belongs to a later issue). `except` leaves out those sequences (owners
+ * the caller found on the streams).
+ */
+export async function countIssuesBySubPool(
+  db: Db,
+  campaignId: number,
+  shards: number,
+  opts: { issuedBySubPool?: readonly number[]; except?: readonly number[] } = {},
+): Promise<number[]> {
+  let where = "campaign_id = ?";
+  const params: unknown[] = [shards, campaignId];
+  const issued = opts.issuedBySubPool;
+  if (issued) {
+    // The range on the primary key first; the per-sub-pool bound then filters within it.
+    const highest = issued.reduce((max, n, sub) => (n > 0 ? Math.max(max, (n - 1) * shards + sub + 1) : max), 0);
+    where += ` AND sequence <= ? AND (sequence - 1) DIV ? < CASE MOD(sequence - 1, ?) ${issued.map(() => "WHEN ? THEN ?").join(" ")} ELSE 0 END`;
+    params.push(highest, shards, shards, ...issued.flatMap((n, sub) => [sub, n]));
+  }
+  if (opts.except && opts.except.length > 0) {
+    where += " AND sequence NOT IN (?)";
+    params.push(opts.except);
+  }
+  const [rows] = await db.$client.query(
+    `SELECT MOD(sequence - 1, ?) AS sub, COUNT(*) AS n FROM coupon_issues WHERE ${where} GROUP BY sub`,
+    params,
+  );
+  return bySubPool(rows as Array<{ sub: number; n: number }>, shards);
+}
+
+/** Quarantined codes of each sub-pool (by pool position), sub-pool 0 first. */
+export async function countQuarantinedBySubPool(db: Db, campaignId: number, shards: number): Promise<number[]> {
+  const [rows] = await db.$client.query(
+    `SELECT MOD(seq - 1, ?) AS sub, COUNT(*) AS n FROM coupons
+      WHERE campaign_id = ? AND quarantined_at IS NOT NULL GROUP BY sub`,
+    [shards, campaignId],
+  );
+  return bySubPool(rows as Array<{ sub: number; n: number }>, shards);
+}
+
+/**
+ * `countAccountedIssues` per sub-pool: owner records plus quarantined codes of each, sub-pool 0
+ * first. A sub-pool's books are whole when its entry equals that sub-pool's `issued` in Redis.
+ * The scan of the codes for quarantined ones is skipped when the campaign has none (the count on
+ * its row), which is every campaign no rebuild touched.
+ */
+export async function countAccountedIssuesBySubPool(db: Db, campaignId: number, shards: number): Promise<number[]> {
+  const [owners, row] = await Promise.all([
+    countIssuesBySubPool(db, campaignId, shards),
+    db.select({ q: campaigns.quarantined }).from(campaigns).where(eq(campaigns.id, campaignId)),
+  ]);
+  if ((row[0]?.q ?? 0) === 0) return owners;
+  const quarantined = await countQuarantinedBySubPool(db, campaignId, shards);
+  return owners.map((n, sub) => n + quarantined[sub]!);
+}
+
+/**
+ * Owner records whose sequence names another sub-pool than their code's pool position: a code
+ * issued by a sub-pool that never held it (each code lives in exactly one sub-pool).
+ */
+export async function countIssuesOfAnotherSubPool(db: Db, campaignId: number, shards: number): Promise<number> {
+  const [rows] = await db.$client.query(
+    `SELECT COUNT(*) AS n FROM coupon_issues i JOIN coupons c ON c.code = i.code AND c.campaign_id = i.campaign_id
+      WHERE i.campaign_id = ? AND MOD(i.sequence - 1, ?) <> MOD(c.seq - 1, ?)`,
+    [campaignId, shards, shards],
+  );
+  return Number((rows as Array<{ n: number | string }>)[0]!.n);
+}
+
+/** `findCode` with the campaign's number of sub-pools: which sub-pool's stream may hold its issue. */
+export async function findCodeWithShards(
+  db: Db,
+  code: string,
+): Promise<{ campaignId: number; seq: number; shards: number } | undefined> {
+  const rows = await db
+    .select({ campaignId: coupons.campaignId, seq: coupons.seq, shards: campaigns.shards })
+    .from(coupons)
+    .innerJoin(campaigns, eq(campaigns.id, coupons.campaignId))
+    .where(eq(coupons.code, code))
+    .limit(1);
+  return rows[0];
+}
+
+/** Pool positions (`coupons.seq`) of the given codes of a campaign; a code it never generated is absent. */
+export async function findCodePositions(db: Db, campaignId: number, codes: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < codes.length; i += 1000) {
+    const [rows] = await db.$client.query("SELECT code, seq FROM coupons WHERE campaign_id = ? AND code IN (?)", [
+      campaignId,
+      codes.slice(i, i + 1000),
+    ]);
+    for (const r of rows as Array<{ code: string; seq: number | string }>) out.set(r.code, Number(r.seq));
+  }
+  return out;
+}

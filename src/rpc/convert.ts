@@ -45,6 +45,7 @@ export function toPbCampaign(v: CampaignView): Campaign {
     voided: BigInt(v.voided),
     quarantined: BigInt(v.quarantined),
     state: STATE[v.state],
+    shards: v.shards,
   });
 }
 
