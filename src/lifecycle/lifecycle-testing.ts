@@ -1,20 +1,25 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { CampaignState, type CouponService } from "../gen/couponpb/coupon_pb.js";
+import { homeSubPool } from "../campaigns/sub-pools.js";
 import { waitFor } from "../testing/harness.js";
 
 /** Test helpers for the lifecycle suites: campaigns with an end, and bursts that record every answer. */
 
-/** Creates a campaign (optionally with an end instant) and waits until its pool is loaded. */
+/**
+ * Creates a campaign (optionally with an end instant, optionally split into `shards` sub-pools)
+ * and waits until its pool is loaded.
+ */
 export async function createCampaign(
   client: Client<typeof CouponService>,
-  opts: { total: number; startMs?: number; endMs?: number },
+  opts: { total: number; startMs?: number; endMs?: number; shards?: number },
 ): Promise<bigint> {
   const { campaignId } = await client.createCampaign({
     name: "lifecycle",
     startTime: timestampFromMs(opts.startMs ?? Date.now()),
     ...(opts.endMs === undefined ? {} : { endTime: timestampFromMs(opts.endMs) }),
     totalCoupons: BigInt(opts.total),
+    ...(opts.shards === undefined ? {} : { shards: opts.shards }),
   });
   await waitFor(
     `campaign ${campaignId} to load`,
@@ -79,4 +84,11 @@ export async function failure(call: Promise<unknown>): Promise<{ code: Code; mes
     return { code: e.code, message: e.rawMessage };
   }
   throw new Error("the call succeeded but was expected to fail");
+}
+
+/** `n` user ids (`prefix`0, `prefix`1, … filtered) whose walk over `shards` sub-pools starts at sub-pool `home`. */
+export function usersHomedAt(home: number, shards: number, n: number, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if (homeSubPool(`${prefix}${i}`, shards) === home) out.push(`${prefix}${i}`);
+  return out;
 }

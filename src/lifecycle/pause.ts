@@ -8,7 +8,9 @@ export type PauseResult = { changed: boolean; view: CampaignView };
 
 /**
  * PauseCampaign: from the moment this returns, IssueCoupon answers "paused" and the pool is not
- * touched. Pausing a paused campaign changes nothing; a cancelled one cannot be paused.
+ * touched. Pausing a paused campaign changes nothing; a cancelled one cannot be paused. A
+ * campaign split into sub-pools is paused on every sub-pool before this returns
+ * (`setCampaignState`), so no walk finds one still issuing.
  */
 export function pauseCampaign(deps: LifecycleDeps, id: number): Promise<PauseResult> {
   return switchPause(deps, id, true);
