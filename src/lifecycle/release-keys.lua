@@ -7,6 +7,10 @@
 
   The caller (sweeper.ts, cancel.ts) decides that the campaign is closed and has counted its
   owners in MySQL; the script re-checks, atomically, what would make the removal lose data.
+  For a campaign split into K sub-pools the keys are one sub-pool's and ARGV[1] that sub-pool's
+  own owners (the sequences it issued, (sequence - 1) mod K = its number, plus its quarantined
+  codes), compared with its own `issued`; the caller releases the sub-pools only once the whole
+  campaign is closed (release.ts releaseSubPools).
 
   KEYS[1]  meta hash   (kept; gains released_ms, released_pool)
   KEYS[2]  pool list   (deleted)
