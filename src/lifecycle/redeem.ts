@@ -1,4 +1,5 @@
-import { findCode, findIssuedCode, redeemIssuedCode, type IssuedCodeRow } from "../campaigns/repository.js";
+import { findCodeWithShards, findIssuedCode, redeemIssuedCode, type IssuedCodeRow } from "../campaigns/repository.js";
+import { subPoolOfPosition } from "../campaigns/sub-pools.js";
 import { validateUserId } from "../campaigns/validation.js";
 import { isWellFormedCode } from "../codes/code-format.js";
 import { withMysql, withRedis } from "../db/errors.js";
@@ -57,11 +58,16 @@ function alreadyRedeemed(code: string, at: Date): AppError {
  * Finds an issue of `code` that is still on its campaign's stream and writes it to MySQL, then
  * reads the owner record again. The stream is read before that second MySQL read: the persister
  * deletes an entry only after its commit, so an issue missing from the stream is in MySQL.
+ *
+ * In a campaign split into sub-pools, a code can only have been issued by the one sub-pool that
+ * holds it, the one its pool position belongs to (src/campaigns/sub-pools.ts): only that
+ * sub-pool's stream is read (for one pool, sub-pool 0 is the campaign's own stream).
  */
 async function persistFromStream(deps: LifecycleDeps, code: string): Promise<IssuedCodeRow | undefined> {
-  const generated = await withMysql("the coupon was not redeemed", () => findCode(deps.db, code));
+  const generated = await withMysql("the coupon was not redeemed", () => findCodeWithShards(deps.db, code));
   if (!generated) return undefined;
-  const event = await findOnStream(deps, deps.keys.campaign(generated.campaignId).stream, code);
+  const sub = subPoolOfPosition(generated.seq, generated.shards);
+  const event = await findOnStream(deps, deps.keys.subPool(generated.campaignId, sub).stream, code);
   if (event) await withMysql("the coupon was not redeemed", () => writeIssueRetryingDeadlocks(deps, generated.campaignId, event));
   return withMysql("the coupon was not redeemed", () => findIssuedCode(deps.db, code));
 }
