@@ -2,6 +2,7 @@ import { desc, inArray } from "drizzle-orm";
 import type { Logger } from "pino";
 import { campaignStateOf, readCampaignView, type CampaignState, type SnapshotDeps } from "../campaigns/campaign-snapshot.js";
 import type { CampaignRow } from "../campaigns/repository.js";
+import { combinedSubPoolState } from "../campaigns/sub-pool-issues.js";
 import { withMysql, withRedis } from "../db/errors.js";
 import { campaigns } from "../db/schema.js";
 import { AppError } from "../errors.js";
@@ -53,7 +54,8 @@ const CLOSED_FIGURES_TTL_MS = 10_000;
 
 /**
  * Reads the console's figures of campaigns at once: one MySQL query for their rows, then one
- * MULTI per campaign (one hash slot each on a Redis Cluster) of O(1) commands only. GetCampaign's
+ * MULTI per campaign (one hash slot each on a Redis Cluster; one per sub-pool for a campaign split
+ * into several) of O(1) commands only. GetCampaign's
  * own read (`readCampaignView`) takes the whole stream with XRANGE, which during a burst with a
  * lagging persister is thousands of entries on the Redis that serves IssueCoupon; here the stream
  * is only measured (XLEN and its first entry). Unknown ids are left out of the answer.
@@ -67,42 +69,20 @@ export function campaignFiguresReader(deps: SnapshotDeps): (ids: readonly number
     const rows = await withMysql("cannot read campaigns", () =>
       deps.db.select().from(campaigns).where(inArray(campaigns.id, [...ids])),
     );
-    const live = await withRedis("cannot read live figures", () =>
-      Promise.all(
-        rows.map((row) => {
-          const k = deps.keys.campaign(row.id);
-          return execMulti(
-            deps.bulkRedis
-              .multi()
-              .hmget(k.meta, "state", "issued", "released_ms")
-              .llen(k.pool)
-              .xlen(k.stream)
-              .xrange(k.stream, "-", "+", "COUNT", 1)
-              .time(),
-          );
-        }),
-      ),
-    );
+    const live = await withRedis("cannot read live figures", () => Promise.all(rows.map((row) => readLive(deps, row))));
     await Promise.all(
       rows.map(async (row, i) => {
-        const [[state, issued, releasedMs], remaining, lagEntries, first, [sec, micro]] = live[i] as [
-          Array<string | null>,
-          number,
-          number,
-          Array<[string, string[]]>,
-          [string, string],
-        ];
-        const atMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
-        if (state !== null && releasedMs === null) {
+        const redis = live[i]!;
+        const atMs = redis.atMs;
+        if (redis.present) {
           closed.delete(row.id);
-          const oldest = first[0] ? idMs(first[0][0]) : atMs;
           out.set(row.id, {
             ...facts(row),
-            state: campaignStateOf(row, state, remaining, atMs),
-            issued: Number(issued ?? 0),
-            remaining,
-            lagEntries,
-            lagSeconds: Math.max(0, (atMs - oldest) / 1000),
+            state: campaignStateOf(row, redis.state, redis.remaining, atMs),
+            issued: redis.issued,
+            remaining: redis.remaining,
+            lagEntries: redis.lagEntries,
+            lagSeconds: Math.max(0, (atMs - (redis.oldestMs ?? atMs)) / 1000),
             atMs,
           });
           return;
@@ -131,6 +111,60 @@ export function campaignFiguresReader(deps: SnapshotDeps): (ids: readonly number
     // Forget campaigns nobody asked about for a while (deleted or scrolled off the list).
     for (const [id, c] of closed) if (Date.now() - c.readAtMs > 6 * CLOSED_FIGURES_TTL_MS) closed.delete(id);
     return out;
+  };
+}
+
+/** One campaign's live figures in Redis, over all its sub-pools. */
+type LiveRead = {
+  /** Every sub-pool's keys are live (not lost, not released). */
+  present: boolean;
+  state: string | null;
+  issued: number;
+  remaining: number;
+  lagEntries: number;
+  /** Stamp of the oldest entry on any of its streams; undefined when none. */
+  oldestMs: number | undefined;
+  atMs: number;
+};
+
+/**
+ * One MULTI per sub-pool (its own hash slot), all at once, summed: a campaign split into K
+ * sub-pools shows as one campaign, its state as the sub-pools' states together
+ * (combinedSubPoolState), as GetCampaign reports it.
+ */
+async function readLive(deps: SnapshotDeps, row: CampaignRow): Promise<LiveRead> {
+  const pools = row.shards === 1 ? [deps.keys.campaign(row.id)] : deps.keys.subPools(row.id, row.shards);
+  const reads = await Promise.all(
+    pools.map(async (k) => {
+      const [[state, issued, releasedMs], remaining, lagEntries, first, [sec, micro]] = (await execMulti(
+        deps.bulkRedis
+          .multi()
+          .hmget(k.meta, "state", "issued", "released_ms")
+          .llen(k.pool)
+          .xlen(k.stream)
+          .xrange(k.stream, "-", "+", "COUNT", 1)
+          .time(),
+      )) as [Array<string | null>, number, number, Array<[string, string[]]>, [string, string]];
+      return {
+        state: state ?? null,
+        live: state !== null && releasedMs === null,
+        issued: Number(issued ?? 0),
+        remaining,
+        lagEntries,
+        oldestMs: first[0] ? idMs(first[0][0]) : undefined,
+        atMs: Number(sec) * 1000 + Math.floor(Number(micro) / 1000),
+      };
+    }),
+  );
+  const oldest = reads.flatMap((r) => (r.oldestMs === undefined ? [] : [r.oldestMs]));
+  return {
+    present: reads.every((r) => r.live),
+    state: reads.length === 1 ? reads[0]!.state : combinedSubPoolState(reads.map((r) => r.state)),
+    issued: reads.reduce((n, r) => n + r.issued, 0),
+    remaining: reads.reduce((n, r) => n + r.remaining, 0),
+    lagEntries: reads.reduce((n, r) => n + r.lagEntries, 0),
+    oldestMs: oldest.length === 0 ? undefined : Math.min(...oldest),
+    atMs: reads[0]!.atMs,
   };
 }
 

@@ -1,6 +1,6 @@
 import { execMulti } from "../redis/multi.js";
 import type { RedisClient } from "../redis/client.js";
-import type { RedisKeys } from "../redis/keys.js";
+import { parseSubPoolMember, type RedisKeys } from "../redis/keys.js";
 import type { LiveFigures } from "./metrics.js";
 
 /** Milliseconds of a stream entry id `ms-seq`. */
@@ -15,6 +15,11 @@ function idMs(id: string): number {
  * campaign counts as open when its pool is loaded, Redis's clock has passed its start instant and
  * codes are left. The lag is what is still on the streams: the persister deletes an entry only
  * once MySQL has it.
+ *
+ * The watch list names sub-pools ("42", "42.1", …: src/redis/keys.ts), so a campaign split into
+ * sub-pools is read sub-pool by sub-pool (each its own slot) and reported as one campaign, by its
+ * id: its pool is what its open sub-pools hold together, its lag what all its streams hold, aged
+ * by the oldest entry on any of them.
  */
 export async function readLiveFigures(redis: RedisClient, keys: RedisKeys): Promise<LiveFigures> {
   const [ids, [sec, micro]] = await Promise.all([redis.smembers(keys.activeCampaigns), redis.time()]);
@@ -39,11 +44,19 @@ export async function readLiveFigures(redis: RedisClient, keys: RedisKeys): Prom
       number,
       Array<[string, string[]]>,
     ];
-    if (state === "ready" && nowMs >= Number(startMs) && remaining > 0) poolRemaining.set(ids[i]!, remaining);
+    const campaign = String(parseSubPoolMember(ids[i]!).campaignId);
+    if (state === "ready" && nowMs >= Number(startMs) && remaining > 0) {
+      poolRemaining.set(campaign, (poolRemaining.get(campaign) ?? 0) + remaining);
+    }
     lagEntries += pending;
     if (first[0]) {
       oldestMs = Math.min(oldestMs, idMs(first[0][0]));
-      lagByCampaign.set(ids[i]!, { entries: pending, oldestSeconds: Math.max(0, (nowMs - idMs(first[0][0])) / 1000) });
+      const ageSeconds = Math.max(0, (nowMs - idMs(first[0][0])) / 1000);
+      const sum = lagByCampaign.get(campaign);
+      lagByCampaign.set(campaign, {
+        entries: (sum?.entries ?? 0) + pending,
+        oldestSeconds: Math.max(sum?.oldestSeconds ?? 0, ageSeconds),
+      });
     }
   });
   const lagOldestSeconds = oldestMs === Infinity ? 0 : Math.max(0, (nowMs - oldestMs) / 1000);

@@ -48,8 +48,10 @@ export async function waitForIssuesPersisted(
   givingUp: () => boolean = () => false,
 ): Promise<number> {
   for (;;) {
+    // Members name sub-pools ("42", "42.1", …), each with its own stream: keys.campaign(member)
+    // is that sub-pool's keys, so every stream of a campaign split into sub-pools is waited for.
     const ids = await redis.smembers(keys.activeCampaigns);
-    // One XRANGE per campaign: on a Redis Cluster, different campaigns live on different slots.
+    // One XRANGE per stream: on a Redis Cluster, different campaigns and sub-pools live on different slots.
     const pending = await Promise.all(
       ids.map((id) => redis.xrange(keys.campaign(id).stream, "-", `${cutoffMs}`, "COUNT", 1000)),
     );
