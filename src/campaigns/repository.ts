@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
 import { retryOnDeadlock } from "../db/deadlock.js";
@@ -365,13 +365,21 @@ export async function findIssuesOverlapping(
  * takes its code back out of the quarantine in its own transaction.
  */
 export async function quarantineUnownedCodes(db: Db, campaignId: number, allowance: number): Promise<number> {
+  return quarantineUnowned(db, campaignId, sql`c.seq <= ${allowance}`);
+}
+
+/**
+ * Quarantines a campaign's unowned codes that `within` (a condition on `coupons c`) selects,
+ * under the locking `quarantineUnownedCodes` describes; returns the campaign's quarantined count.
+ */
+function quarantineUnowned(db: Db, campaignId: number, within: SQL): Promise<number> {
   return retryOnDeadlock(() =>
     db.transaction(async (tx) => {
       await tx.execute(sql`SELECT id FROM campaigns WHERE id = ${campaignId} FOR UPDATE`);
       await tx.execute(sql`
         UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
         SET c.quarantined_at = NOW(3)
-        WHERE c.campaign_id = ${campaignId} AND c.seq <= ${allowance} AND i.code IS NULL
+        WHERE c.campaign_id = ${campaignId} AND ${within} AND i.code IS NULL
           AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
       const [rows] = (await tx.execute(
         sql`SELECT COUNT(*) AS n FROM coupons WHERE campaign_id = ${campaignId} AND quarantined_at IS NOT NULL`,
@@ -476,22 +484,7 @@ export async function quarantineUnownedSubPoolCodes(
 ): Promise<number> {
   // The range on the primary key first; each sub-pool's bound then filters within it.
   const highest = Math.max(0, ...bounds.map((b) => b.upto));
-  return retryOnDeadlock(() =>
-    db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT id FROM campaigns WHERE id = ${campaignId} FOR UPDATE`);
-      await tx.execute(sql`
-        UPDATE coupons c LEFT JOIN coupon_issues i ON i.code = c.code
-        SET c.quarantined_at = NOW(3)
-        WHERE c.campaign_id = ${campaignId} AND c.seq <= ${highest} AND c.seq <= ${boundOfSubPool(shards, bounds)}
-          AND i.code IS NULL AND c.quarantined_at IS NULL AND c.voided_at IS NULL`);
-      const [rows] = (await tx.execute(
-        sql`SELECT COUNT(*) AS n FROM coupons WHERE campaign_id = ${campaignId} AND quarantined_at IS NOT NULL`,
-      )) as unknown as [Array<{ n: number | string }>];
-      const quarantined = Number(rows[0]?.n ?? 0);
-      await tx.update(campaigns).set({ quarantined }).where(eq(campaigns.id, campaignId));
-      return quarantined;
-    }),
-  );
+  return quarantineUnowned(db, campaignId, sql`c.seq <= ${highest} AND c.seq <= ${boundOfSubPool(shards, bounds)}`);
 }
 
 /**
