@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CampaignState, type IssuedCoupon } from "../gen/couponpb/coupon_pb.js";
-import { homeSubPool } from "./sub-pools.js";
+import { usersHomedAt } from "../testing/sub-pools.js";
 import { couponClient, createLoadedCampaign, startTestService, stopTestService, waitForPersisted, type TestService } from "../testing/harness.js";
 
 const K = 4;
@@ -13,12 +13,6 @@ afterAll(async () => {
   if (s) await stopTestService(s);
 });
 
-/** `n` user ids whose walk starts at sub-pool `home`. */
-function usersHomedAt(home: number, n: number, prefix: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < n; i++) if (homeSubPool(`${prefix}${i}`, K) === home) out.push(`${prefix}${i}`);
-  return out;
-}
 
 type Issue = { userId: string; code: string; sequence: bigint };
 
@@ -50,7 +44,7 @@ describe("GetCampaign on a campaign of 4 sub-pools", () => {
     let issued: Issue[];
     try {
       // Skewed: sub-pool 0 issues 400, sub-pool 2 all its 500 and its walkers 300 of sub-pool 3's.
-      issued = await issueMany(campaignId, [...usersHomedAt(0, 400, "r0-"), ...usersHomedAt(2, 800, "r2-")]);
+      issued = await issueMany(campaignId, [...usersHomedAt(0, K, 400, "r0-"), ...usersHomedAt(2, K, 800, "r2-")]);
       // The sub-pools issue at their own pace, so sequences interleave with gaps: some are above
       // the 1200 issued, and a read that kept "sequence ≤ issued" would miss them.
       expect(issued.some((i) => i.sequence > 1200n)).toBe(true);

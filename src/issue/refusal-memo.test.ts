@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { homeSubPool } from "../campaigns/sub-pools.js";
+import { usersHomedAt } from "../testing/sub-pools.js";
 import { createLoadedCampaign, startTestService, stopTestService, waitFor, type TestService } from "../testing/harness.js";
 
 let s: TestService;
@@ -107,7 +107,7 @@ describe("refusals an instance already knows", () => {
   it("on a campaign split into sub-pools, passes over empty sub-pools without Redis, but never over the one holding a named caller's code", async () => {
     const { campaignId } = await createLoadedCampaign(s.json, { total: 40, shards: 4 });
     // Forty users of one home sub-pool: ten get its codes, the others walk on to sub-pools 1, 2, 3.
-    const users = Array.from({ length: 1000 }, (_, i) => `sharded-${i}`).filter((u) => homeSubPool(u, 4) === 0).slice(0, 40);
+    const users = usersHomedAt(0, 4, 40, "sharded-");
     const held = new Map<string, string>();
     for (const u of users) held.set(u, (await s.json.issueCoupon({ campaignId, userId: u })).couponCode);
     expect((await refusal(campaignId, "")).rawMessage).toBe(`campaign ${campaignId} is sold out`);

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { homeSubPool } from "../campaigns/sub-pools.js";
+import { usersHomedAt } from "../testing/sub-pools.js";
 import { couponClient, createLoadedCampaign, startTestService, stopTestService, waitFor, type TestService } from "../testing/harness.js";
 
 let s: TestService;
@@ -74,7 +75,7 @@ describe("rate limits on a campaign split into sub-pools", () => {
     // Empty the greedy user's home sub-pool (10 codes) first, so their calls walk on to another.
     const greedy = "greedy";
     const home = homeSubPool(greedy, 4);
-    const fillers = Array.from({ length: 400 }, (_, i) => `filler-${i}`).filter((u) => homeSubPool(u, 4) === home).slice(0, 10);
+    const fillers = usersHomedAt(home, 4, 10, "filler-");
     for (const u of fillers) expect(await answer(svc.json.issueCoupon({ campaignId, userId: u }))).toMatch(/^[^ ]{1,10}$/);
 
     const calls: string[] = [];
@@ -103,7 +104,7 @@ describe("a sub-pool out of its issue budget", () => {
     budgeted = await startTestService({ ISSUE_BUDGET_INITIAL: "4", ISSUE_BUDGET_INTERVAL_MS: "60000" });
     const svc = budgeted;
     const { campaignId } = await createLoadedCampaign(svc.json, { total: 20, shards: 2 });
-    const homeZero = Array.from({ length: 100 }, (_, i) => `home0-${i}`).filter((u) => homeSubPool(u, 2) === 0);
+    const homeZero = usersHomedAt(0, 2, 3, "home0-");
     for (const userId of homeZero.slice(0, 2)) await svc.json.issueCoupon({ campaignId, userId });
 
     // Sub-pool 0 is over its budget: a named caller whose walk starts there is told to come back.

@@ -1,7 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { CampaignState, type CouponService } from "../gen/couponpb/coupon_pb.js";
-import { homeSubPool } from "../campaigns/sub-pools.js";
 import { waitFor } from "../testing/harness.js";
 
 /** Test helpers for the lifecycle suites: campaigns with an end, and bursts that record every answer. */
@@ -86,9 +85,4 @@ export async function failure(call: Promise<unknown>): Promise<{ code: Code; mes
   throw new Error("the call succeeded but was expected to fail");
 }
 
-/** `n` user ids (`prefix`0, `prefix`1, … filtered) whose walk over `shards` sub-pools starts at sub-pool `home`. */
-export function usersHomedAt(home: number, shards: number, n: number, prefix: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < n; i++) if (homeSubPool(`${prefix}${i}`, shards) === home) out.push(`${prefix}${i}`);
-  return out;
-}
+export { usersHomedAt } from "../testing/sub-pools.js";
