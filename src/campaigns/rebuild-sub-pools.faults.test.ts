@@ -184,6 +184,27 @@ async function sellOut(campaignId: bigint, expected: number, tag: string): Promi
   return answers.flatMap((a) => ("code" in a ? [a.code] : []));
 }
 
+/**
+ * After a rebuild: every holder asks again and gets exactly their code (no one a second one),
+ * then the burst goes on to the sell-out and takes `left` codes, none issued before
+ * (`earlier`: the codes issued before the sell-out besides the holders'). Returns the codes sold
+ * and every code issued.
+ */
+async function holdersKeepCodesThenSellOut(
+  campaignId: bigint,
+  holders: Map<string, string>,
+  left: number,
+  tag: string,
+  earlier: readonly string[] = [],
+): Promise<{ sold: string[]; issuedCodes: string[] }> {
+  expect(await issueAll(campaignId, [...holders.keys()])).toEqual(holders);
+  const sold = await sellOut(campaignId, left, tag);
+  expect(sold).toHaveLength(left);
+  const issuedCodes = [...holders.values(), ...earlier, ...sold];
+  expect(new Set(issuedCodes).size).toBe(issuedCodes.length);
+  return { sold, issuedCodes };
+}
+
 const missingPool = (id: bigint) =>
   `campaign ${id} has no coupon pool in Redis; an operator must rebuild it (npm run campaign -- rebuild ${id})`;
 
@@ -256,17 +277,11 @@ describe("rebuilding a campaign split into sub-pools", () => {
     expect(again.code).toBe(Code.FailedPrecondition);
     expect(again.rawMessage).toBe(`campaign ${campaignId} still has all its ${K} sub-pools in Redis; there is nothing to rebuild`);
 
-    // Every holder asking again gets exactly their code, whichever sub-pool it came from.
-    const asks = await issueAll(campaignId, [...before.keys()]);
-    expect(asks).toEqual(before);
-
-    // The burst goes on to the sell-out: every code left in the pools, each once.
+    // Every holder asking again gets exactly their code, whichever sub-pool it came from; the
+    // burst goes on to the sell-out: every code left in the pools, each once.
     const left = after.reduce((n, p) => n + p.pooled, 0);
-    const sold = await sellOut(campaignId, left, "after");
+    const { sold, issuedCodes } = await holdersKeepCodesThenSellOut(campaignId, before, left, "after");
     const recoveryMs = performance.now() - startedAt;
-    expect(sold).toHaveLength(left);
-    const issuedCodes = [...before.values(), ...sold];
-    expect(new Set(issuedCodes).size).toBe(issuedCodes.length);
     expect(new Set([...sold, ...after.flatMap((p) => p.pool)]).size).toBe(left);
 
     await persistAll(campaignId);
@@ -300,7 +315,7 @@ describe("rebuilding a campaign split into sub-pools", () => {
     recordFault({
       fault: "one of a campaign's 4 sub-pools is lost (its master lost its data), `src/campaigns/rebuild-sub-pools.faults.test.ts`",
       behaviour: `callers whose walk meets it are told to rebuild, the others are served; the rebuild takes only that sub-pool (${local - lostIssued} of its codes within the budget quarantined, none of the others'), every holder keeps their code, the campaign sells out with every code issued once`,
-      calls: before.size + 2 + asks.size + left + 40,
+      calls: before.size + 2 + before.size + left + 40,
       issued: issuedCodes.length,
       duplicates: issuedCodes.length - new Set(issuedCodes).size,
       lostOwners: 0,
@@ -379,15 +394,10 @@ describe("rebuilding a campaign split into sub-pools", () => {
       expect(await s.deps.bulkRedis.hget(keys[1]!.users, u)).toBeNull();
     }
 
-    // Every named caller asks again: the same code, and no one gets a second one ...
-    const asks = await issueAll(campaignId, [...holders.keys()]);
-    expect(asks).toEqual(holders);
-    // ... then the burst goes on to the sell-out.
-    const sold = await sellOut(campaignId, reloadedCodes, "late");
+    // Every named caller asks again: the same code, and no one gets a second one; then the burst
+    // goes on to the sell-out.
+    const { sold, issuedCodes } = await holdersKeepCodesThenSellOut(campaignId, holders, reloadedCodes, "late", anonymousCodes);
     const recoveryMs = performance.now() - startedAt;
-    expect(sold).toHaveLength(reloadedCodes);
-    const issuedCodes = [...holders.values(), ...anonymousCodes, ...sold];
-    expect(new Set(issuedCodes).size).toBe(issuedCodes.length);
 
     await persistAll(campaignId);
     const end = await redisBooks(campaignId);
@@ -493,16 +503,11 @@ describe("rebuilding a campaign split into sub-pools", () => {
     expect(after[LAGGING]).toMatchObject({ state: "ready", total: 1000, issued: own, pooled: 1000 - own });
     for (const j of [0, 2, 3]) expect(after[j]).toMatchObject({ issued: before[j]!.issued + (j === 3 ? 5 : 0) });
 
-    // Every holder asking again gets exactly their code, also those not yet in MySQL ...
-    const asks = await issueAll(campaignId, [...holders.keys()]);
-    expect(asks).toEqual(holders);
-    // ... and the burst goes on to the sell-out: every code left in the pools, each once.
+    // Every holder asking again gets exactly their code, also those not yet in MySQL, and the
+    // burst goes on to the sell-out: every code left in the pools, each once.
     const left = after.reduce((n, p) => n + p.pooled, 0);
-    const sold = await sellOut(campaignId, left, "after");
+    const { sold, issuedCodes } = await holdersKeepCodesThenSellOut(campaignId, holders, left, "after");
     const recoveryMs = performance.now() - startedAt;
-    expect(sold).toHaveLength(left);
-    const issuedCodes = [...holders.values(), ...sold];
-    expect(new Set(issuedCodes).size).toBe(issuedCodes.length);
 
     await persistAll(campaignId);
     const end = await redisBooks(campaignId);
@@ -527,7 +532,7 @@ describe("rebuilding a campaign split into sub-pools", () => {
     recordFault({
       fault: "a lagging sub-pool of a 4-sub-pool campaign is lost while a busy one is empty, `src/campaigns/rebuild-sub-pools.faults.test.ts`",
       behaviour: `the rebuild takes it from its own budget (${own - lagIssued} codes quarantined, ${rebuilt.reloaded} of its ${1000 - lagIssued} unissued codes reloaded), without waiting for a live sub-pool's unpersisted issues; every holder keeps their code, the campaign sells out with every code issued once`,
-      calls: holders.size + asks.size + left + 40,
+      calls: holders.size + holders.size + left + 40,
       issued: issuedCodes.length,
       duplicates: issuedCodes.length - new Set(issuedCodes).size,
       lostOwners: 0,
