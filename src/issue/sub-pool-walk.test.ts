@@ -3,7 +3,7 @@ import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { homeSubPool } from "../campaigns/sub-pools.js";
 import { usersHomedAt } from "../testing/sub-pools.js";
-import { couponClient, createLoadedCampaign, startTestService, stopTestService, waitFor, type TestService } from "../testing/harness.js";
+import { couponClient, createLoadedCampaign, dropNamespace, startTestService, stopTestService, testNamespace, waitFor, type TestService } from "../testing/harness.js";
 
 let s: TestService;
 beforeAll(async () => {
@@ -116,5 +116,36 @@ describe("a sub-pool out of its issue budget", () => {
     const anonymous = [await svc.json.issueCoupon({ campaignId }), await svc.json.issueCoupon({ campaignId })];
     expect(new Set(anonymous.map((a) => a.couponCode)).size).toBe(2);
     await expect(svc.json.issueCoupon({ campaignId })).rejects.toMatchObject({ code: Code.Unavailable });
+  });
+});
+
+describe("holders across a crash between calls", () => {
+  it("gives every holder the same code from a restarted instance that has not yet learnt the campaign is split", async () => {
+    const namespace = testNamespace();
+    const first = await startTestService({}, undefined, namespace);
+    let second: TestService | undefined;
+    let firstStopped = false;
+    try {
+      const { campaignId } = await createLoadedCampaign(first.json, { total: 200, shards: 4 });
+      const users = [...usersHomedAt(0, 4, 120, "crash-"), ...usersHomedAt(3, 4, 40, "crash3-")];
+      const got = new Map<string, string>();
+      for (const userId of users) got.set(userId, (await first.json.issueCoupon({ campaignId, userId })).couponCode);
+      // Sub-pool 0's 50 codes went first: 70 of its users were served by sub-pools further on.
+      await stopTestService(first, { keepData: true });
+      firstStopped = true;
+
+      second = await startTestService({}, undefined, namespace);
+      const again = await Promise.all(users.map((userId) => second!.json.issueCoupon({ campaignId, userId })));
+      expect(new Map(users.map((u, i) => [u, again[i]!.couponCode]))).toEqual(got);
+      // And the rest of the campaign still goes to new callers, each code once.
+      const rest = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => second!.json.issueCoupon({ campaignId, userId: `new-${i}` })));
+      const codes = rest.flatMap((r) => (r.status === "fulfilled" ? [r.value.couponCode] : []));
+      expect(codes).toHaveLength(200 - users.length);
+      expect(new Set([...got.values(), ...codes]).size).toBe(200);
+    } finally {
+      if (second) await stopTestService(second);
+      else if (firstStopped) await dropNamespace(first.config);
+      else await stopTestService(first);
+    }
   });
 });
