@@ -69,9 +69,12 @@ describe("ten concurrent rebuilds of one lost campaign on two instances", () => 
     expect(BigInt(pool.length)).toBe((rebuilt[0] as { rebuilt: { reloaded: bigint } }).rebuilt.reloaded);
     // The lock was released on the connection that held it: a later rebuild is refused only
     // because the pool is back, never because a lock was left behind.
+    // Every code of the pool comes back once more: reloaded, or quarantined when the issue budget
+    // moved on past it meanwhile (its refresher runs on its own clock, so which share is which varies).
     await direct.del(k.meta, k.pool, k.users, k.stream);
+    const first = (rebuilt[0] as { rebuilt: { quarantined: bigint } }).rebuilt;
     const again = await b.json.rebuildCampaign({ campaignId });
-    expect(again.reloaded).toBe(BigInt(pool.length));
+    expect(again.reloaded + (again.quarantined - first.quarantined)).toBe(BigInt(pool.length));
     const books = await a.json.verifyCampaign({ campaignId });
     expect(books.ok, books.problems.join("; ")).toBe(true);
     recordFault({
