@@ -110,9 +110,21 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
     }
   }
 
+  // Callers send one content type again and again: parse each distinct header once (a few of them).
+  const contentTypes = new Map<string, ReturnType<typeof parseContentType>>();
+  function contentTypeOf(header: string | undefined): ReturnType<typeof parseContentType> {
+    if (header === undefined) return parseContentType(null);
+    let type = contentTypes.get(header);
+    if (type === undefined && !contentTypes.has(header)) {
+      type = parseContentType(header);
+      if (contentTypes.size < 16) contentTypes.set(header, type);
+    }
+    return type;
+  }
+
   return function issueFastHandler(req: IncomingMessage, res: ServerResponse): void {
     const startedMs = performance.now();
-    const type = parseContentType(req.headers["content-type"] ?? null);
+    const type = contentTypeOf(req.headers["content-type"]);
     const encoding = req.headers["content-encoding"];
     const gzip = encoding === "gzip";
     const timeout = req.headers["connect-timeout-ms"];

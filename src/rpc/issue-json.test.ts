@@ -45,6 +45,17 @@ describe("IssueCoupon's JSON without reflection", () => {
       "null",
       "not json",
       '{"campaignId":"99999999999999999999"}',
+      '{"campaignId":"9223372036854775807","userId":"max"}',
+      '{"campaignId":"9223372036854775808","userId":"past int64"}',
+      '{"campaignId":"9999999999999999999"}',
+      '{"campaignId":"1","userId":"tab\there"}',
+      '{"campaignId":"1","userId":"quote\\"inside"}',
+      '{"campaignId":"1","userId":"del\u007f"}',
+      '{"campaignId":"1","userId":"a"} ',
+      '{"campaignId":"1","userId":"a"}x',
+      '{"campaignId":"1","userId":"a"',
+      '{"campaignId":"1"',
+      '{"campaignId":"","userId":"a"}',
     ];
     for (const text of bodies) {
       const body = enc.encode(text);
@@ -56,6 +67,21 @@ describe("IssueCoupon's JSON without reflection", () => {
     );
     // Invalid UTF-8 is never read here: the full path refuses it.
     expect(readIssueRequest(new Uint8Array([0x7b, 0x22, 0x75, 0x73, 0x65, 0x72, 0x49, 0x64, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]))).toBeUndefined();
+  });
+
+  it("reads the usual bodies straight from their bytes exactly as protobuf-es does, any user id included", () => {
+    const users = ["", "alice", "밥", "user-123_ABC.xyz@example.com", "émile", "😀", "\u007f", "a b", "x".repeat(128)];
+    for (const campaignId of ["0", "7", "123456789012345", "1234567890123456", "9223372036854775807"]) {
+      for (const userId of users) {
+        const text = userId === "" && campaignId.length % 2 === 0 ? `{"campaignId":"${campaignId}"}` : JSON.stringify({ campaignId, userId });
+        const body = Buffer.from(text);
+        expect(readIssueRequest(body), text).toEqual(fullPath(body));
+      }
+    }
+    // A user id whose bytes are not UTF-8 (here a lone continuation byte) is left to the full path, which refuses it.
+    const bad = Buffer.concat([Buffer.from('{"campaignId":"1","userId":"a'), Buffer.from([0x80]), Buffer.from('"}')]);
+    expect(readIssueRequest(bad)).toBeUndefined();
+    expect(fullPath(bad)).toBe("refused");
   });
 
   it("writes the bytes protobuf-es writes", () => {
