@@ -8,7 +8,7 @@ import { listCampaigns } from "../campaigns/list.js";
 import { rebuildCampaign } from "../campaigns/rebuild.js";
 import { LIMITS, validateCampaignId, validatePageSize, validateUserId } from "../campaigns/validation.js";
 import type { Deps } from "../deps.js";
-import { invalidArgument } from "../errors.js";
+import { invalidArgument, type AppError } from "../errors.js";
 import {
   CreateCampaignResponseSchema,
   GetCampaignResponseSchema,
@@ -56,6 +56,18 @@ export async function issueForCaller(
   const identity = userIdentityOf(deps.config);
   const userId = identity === undefined ? validateUserId(req.userId) : await identity.userOf(authorization, req.userId);
   return issueCoupon(deps, campaignId, { userId, ip: clientIp });
+}
+
+/**
+ * The refusal this instance already knows for the caller (a sold-out or not-started campaign,
+ * src/issue/refusal-memo.ts), or undefined: then `issueForCaller` answers. Synchronous, so the
+ * fast handler answers such a call without a promise, a thrown error or a Redis round trip: in a
+ * flash sale most calls are these. Bad input throws exactly what `issueForCaller` would throw.
+ * With user tokens the caller is known only once the token is verified: undefined.
+ */
+export function knownRefusalForCaller(deps: Deps, req: IssueCouponRequest): AppError | undefined {
+  if (userIdentityOf(deps.config) !== undefined) return undefined;
+  return deps.refusals.refusal(validateCampaignId(req.campaignId), validateUserId(req.userId));
 }
 
 function parsePageToken(token: string): number {

@@ -8,7 +8,7 @@ import { AppError } from "../errors.js";
 import { IssueCouponRequestSchema, IssueCouponResponseSchema, type IssueCouponRequest } from "../gen/couponpb/coupon_pb.js";
 import type { IssueMetrics } from "../ops/metrics.js";
 import { READ_MAX_BYTES, type ConnectNodeHandler } from "./connect-handler.js";
-import { issueForCaller } from "./coupon-service.js";
+import { issueForCaller, knownRefusalForCaller } from "./coupon-service.js";
 import { connectCodeOf, httpStatusOf } from "./errors.js";
 import { strictJsonText } from "./strict-json.js";
 import { readIssueRequest, writeIssueResponse } from "./issue-json.js";
@@ -94,7 +94,22 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
     }
   }
 
-  async function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
+  function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
+    let known: unknown;
+    try {
+      known = knownRefusalForCaller(deps, req);
+    } catch (err) {
+      known = err;
+    }
+    if (known === undefined) {
+      void serveFromRedis(res, req, binary, startedMs);
+      return;
+    }
+    sendError(res, known);
+    metrics.record(known instanceof AppError ? connectCodeOf(known.code) : Code.Internal, startedMs);
+  }
+
+  async function serveFromRedis(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
     try {
       // The client's address is read only when a per-address limit needs it.
       const ip = perIpLimited ? (res.socket?.remoteAddress ?? "") : "";
@@ -169,7 +184,7 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
         return;
       }
       fastHandlerStats.served++;
-      void serve(res, message, type.binary, startedMs);
+      serve(res, message, type.binary, startedMs);
     };
     req.on("data", onData).on("end", onEnd);
   };
