@@ -167,5 +167,5 @@ describe("a campaign of 8 sub-pools on a three-master Redis Cluster", () => {
       ownersUnique: true,
       ok: true,
     });
-  });
+  }, 180_000); // 150,000 calls through a service and a three-master cluster on two cores, beside other test files
 });
