@@ -1,0 +1,1 @@
+DROP INDEX `coupon_issues_user` ON `coupon_issues`;
