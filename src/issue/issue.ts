@@ -54,6 +54,11 @@ export type IssuedCoupon = {
 export async function issueCoupon(deps: IssueDeps, campaignId: number, caller: Caller): Promise<IssuedCoupon> {
   const known = deps.refusals.refusal(campaignId, caller.userId);
   if (known) throw known;
+  return issueAskingRedis(deps, campaignId, caller);
+}
+
+/** `issueCoupon` past the refusal memo: for a caller the memo has just been asked about. */
+export async function issueAskingRedis(deps: IssueDeps, campaignId: number, caller: Caller): Promise<IssuedCoupon> {
   const shards = deps.shards.of(campaignId);
   if (shards !== undefined) return issueFromSubPools(deps, campaignId, shards, caller);
   const k = deps.keys.campaignCached(campaignId);

@@ -8,7 +8,7 @@ import { listCampaigns } from "../campaigns/list.js";
 import { rebuildCampaign } from "../campaigns/rebuild.js";
 import { LIMITS, validateCampaignId, validatePageSize, validateUserId } from "../campaigns/validation.js";
 import type { Deps } from "../deps.js";
-import { invalidArgument, type AppError } from "../errors.js";
+import { AppError, invalidArgument } from "../errors.js";
 import {
   CreateCampaignResponseSchema,
   GetCampaignResponseSchema,
@@ -20,7 +20,7 @@ import {
   type IssueCouponRequest,
   type IssueCouponResponse,
 } from "../gen/couponpb/coupon_pb.js";
-import { issueCoupon, type IssuedCoupon } from "../issue/issue.js";
+import { issueAskingRedis, issueCoupon, type IssuedCoupon } from "../issue/issue.js";
 import { clientIpKey } from "./client-ip.js";
 import { timestampToMs, toPbCampaign, toPbIssuedCoupon } from "./convert.js";
 import { lifecycleMethods } from "./lifecycle-methods.js";
@@ -31,8 +31,9 @@ import { userIdentityOf } from "./user-identity.js";
 export const answerWrittenKey = createContextKey<Promise<unknown> | undefined>(undefined);
 
 /**
- * IssueCoupon as one function of request message to response message, shared by the connect-es
- * router and the dedicated fast handler so both give the same answers and errors.
+ * IssueCoupon as one function of request message to response message, for the connect-es router.
+ * The dedicated fast handler calls `startIssueForCaller` below, as this does, so both give the
+ * same answers and errors.
  */
 export async function handleIssueCoupon(
   deps: Deps,
@@ -40,34 +41,33 @@ export async function handleIssueCoupon(
   clientIp: string,
   authorization: string | undefined,
 ): Promise<IssueCouponResponse> {
-  const issued = await issueForCaller(deps, req, clientIp, authorization);
+  const answer = startIssueForCaller(deps, req, clientIp, authorization);
+  if (answer instanceof AppError) throw answer;
+  const issued = await answer;
   return create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
 }
 
-/** IssueCoupon up to the domain's answer, for the fast handler, which writes JSON answers itself. */
-export async function issueForCaller(
+/**
+ * IssueCoupon up to the domain's answer, validating the request once. A refusal this instance
+ * already knows (a sold-out or not-started campaign, src/issue/refusal-memo.ts) comes back at once
+ * as the error itself, so the fast handler answers it without a promise, a thrown error or a Redis
+ * round trip: in a flash sale most calls are these. Anything else is the promise of the answer;
+ * bad input throws. With user tokens the caller is known only once the token is verified.
+ */
+export function startIssueForCaller(
   deps: Deps,
   req: IssueCouponRequest,
   clientIp: string,
   authorization: string | undefined,
-): Promise<IssuedCoupon> {
+): AppError | Promise<IssuedCoupon> {
   const campaignId = validateCampaignId(req.campaignId);
-  // Without user tokens configured: the body's user_id, one map lookup and one comparison.
   const identity = userIdentityOf(deps.config);
-  const userId = identity === undefined ? validateUserId(req.userId) : await identity.userOf(authorization, req.userId);
-  return issueCoupon(deps, campaignId, { userId, ip: clientIp });
-}
-
-/**
- * The refusal this instance already knows for the caller (a sold-out or not-started campaign,
- * src/issue/refusal-memo.ts), or undefined: then `issueForCaller` answers. Synchronous, so the
- * fast handler answers such a call without a promise, a thrown error or a Redis round trip: in a
- * flash sale most calls are these. Bad input throws exactly what `issueForCaller` would throw.
- * With user tokens the caller is known only once the token is verified: undefined.
- */
-export function knownRefusalForCaller(deps: Deps, req: IssueCouponRequest): AppError | undefined {
-  if (userIdentityOf(deps.config) !== undefined) return undefined;
-  return deps.refusals.refusal(validateCampaignId(req.campaignId), validateUserId(req.userId));
+  if (identity !== undefined) {
+    return identity.userOf(authorization, req.userId).then((userId) => issueCoupon(deps, campaignId, { userId, ip: clientIp }));
+  }
+  // Without user tokens configured: the body's user_id, one map lookup and one comparison.
+  const userId = validateUserId(req.userId);
+  return deps.refusals.refusal(campaignId, userId) ?? issueAskingRedis(deps, campaignId, { userId, ip: clientIp });
 }
 
 function parsePageToken(token: string): number {

@@ -8,7 +8,8 @@ import { AppError } from "../errors.js";
 import { IssueCouponRequestSchema, IssueCouponResponseSchema, type IssueCouponRequest } from "../gen/couponpb/coupon_pb.js";
 import type { IssueMetrics } from "../ops/metrics.js";
 import { READ_MAX_BYTES, type ConnectNodeHandler } from "./connect-handler.js";
-import { issueForCaller, knownRefusalForCaller } from "./coupon-service.js";
+import { startIssueForCaller } from "./coupon-service.js";
+import type { IssuedCoupon } from "../issue/issue.js";
 import { connectCodeOf, httpStatusOf } from "./errors.js";
 import { strictJsonText } from "./strict-json.js";
 import { readIssueRequest, writeIssueResponse } from "./issue-json.js";
@@ -95,34 +96,34 @@ export function createIssueFastHandler(deps: Deps, generic: ConnectNodeHandler, 
   }
 
   function serve(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
-    let known: unknown;
-    try {
-      known = knownRefusalForCaller(deps, req);
-    } catch (err) {
-      known = err;
-    }
-    if (known === undefined) {
-      void serveFromRedis(res, req, binary, startedMs);
-      return;
-    }
-    sendError(res, known);
-    metrics.record(known instanceof AppError ? connectCodeOf(known.code) : Code.Internal, startedMs);
-  }
-
-  async function serveFromRedis(res: ServerResponse, req: IssueCouponRequest, binary: boolean, startedMs: number) {
+    let answer: unknown;
     try {
       // The client's address is read only when a per-address limit needs it.
       const ip = perIpLimited ? (res.socket?.remoteAddress ?? "") : "";
-      const issued = await issueForCaller(deps, req, ip, res.req.headers.authorization);
+      answer = startIssueForCaller(deps, req, ip, res.req.headers.authorization);
+    } catch (err) {
+      answer = err;
+    }
+    if (answer instanceof Promise) void sendIssued(res, answer as Promise<IssuedCoupon>, binary, startedMs);
+    else refused(res, answer, startedMs);
+  }
+
+  async function sendIssued(res: ServerResponse, issuing: Promise<IssuedCoupon>, binary: boolean, startedMs: number) {
+    try {
+      const issued = await issuing;
       if (binary) {
         const out = create(IssueCouponResponseSchema, { couponCode: issued.code, sequence: BigInt(issued.sequence) });
         send(res, 200, "application/proto", toBinary(IssueCouponResponseSchema, out));
       } else send(res, 200, "application/json", writeIssueResponse(issued.code, issued.sequence));
       metrics.record(0, startedMs);
     } catch (err) {
-      sendError(res, err);
-      metrics.record(err instanceof AppError ? connectCodeOf(err.code) : Code.Internal, startedMs);
+      refused(res, err, startedMs);
     }
+  }
+
+  function refused(res: ServerResponse, err: unknown, startedMs: number) {
+    sendError(res, err);
+    metrics.record(err instanceof AppError ? connectCodeOf(err.code) : Code.Internal, startedMs);
   }
 
   // Callers send one content type again and again: parse each distinct header once (a few of them).
