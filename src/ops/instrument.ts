@@ -1,6 +1,6 @@
 import { findCampaign } from "../campaigns/repository.js";
 import type { Deps } from "../deps.js";
-import { Persister, type PersisterDeps, type PersisterOptions } from "../persist/persister.js";
+import { Persister, type PassResult, type PersisterDeps, type PersisterOptions } from "../persist/persister.js";
 import type { AlarmKind } from "../persist/write-issues.js";
 import type { Dependency, Metrics } from "./metrics.js";
 
@@ -59,12 +59,12 @@ export class MeteredPersister extends Persister {
     this.metrics.integrityAlarms.labels(kind).inc(count);
   }
 
-  override async runOnce(): Promise<number> {
+  protected override async pass(): Promise<PassResult> {
     try {
-      const written = await super.runOnce();
-      if (written > 0) this.metrics.persisterPassEntries.observe(written);
+      const result = await super.pass();
+      if (result.written > 0) this.metrics.persisterPassEntries.observe(result.written);
       this.failing = false;
-      return written;
+      return result;
     } catch (err) {
       this.failing = true;
       this.metrics.dependencyError(dependencyOf(err), "persister");

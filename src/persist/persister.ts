@@ -48,6 +48,9 @@ export const DEFAULT_PERSISTER_OPTIONS: PersisterOptions = {
   skipLogEveryMs: 60_000,
 };
 
+/** What one pass over every campaign did: entries persisted, and whether a stream gave a full batch. */
+export type PassResult = { written: number; backlog: boolean };
+
 export type PersisterDeps = { db: Db; redis: RedisClient; keys: RedisKeys; logger: Logger };
 
 /**
@@ -75,8 +78,6 @@ export class Persister {
   /** Campaigns whose own pending list may hold entries (true at start: a previous run may have left some). */
   private readonly recheckPending = new Set<string>();
   private lastClaimAt = 0;
-  /** Whether the last pass read a full batch from some stream: more is waiting there. */
-  private backlog = false;
   private readonly known = new Set<string>();
   /** Per campaign that failed: when it was last logged and how many failures went unlogged since. */
   private readonly skipLog = new Map<string, { loggedAt: number; unlogged: number }>();
@@ -104,6 +105,11 @@ export class Persister {
 
   /** One pass over every campaign; returns how many entries were persisted. Exposed for tests and drains. */
   async runOnce(): Promise<number> {
+    return (await this.pass()).written;
+  }
+
+  /** One pass; `backlog`: some stream gave a full batch, so more is waiting there. */
+  protected async pass(): Promise<PassResult> {
     const ids = await this.deps.redis.smembers(this.deps.keys.activeCampaigns);
     for (const id of ids) {
       if (!this.known.has(id)) {
@@ -114,13 +120,13 @@ export class Persister {
     const claimNow = Date.now() - this.lastClaimAt >= this.options.claimEveryMs;
     if (claimNow) this.lastClaimAt = Date.now();
     let written = 0;
-    this.backlog = false;
+    let backlog = false;
     for (const id of ids) {
       if (this.stopping) break;
       try {
         if (claimNow) written += await this.claimStale(id);
         const persisted = await this.persistCampaign(id);
-        if (persisted >= this.options.batchSize) this.backlog = true;
+        if (persisted >= this.options.batchSize) backlog = true;
         written += persisted;
         this.skipLog.delete(id);
       } catch (err) {
@@ -128,7 +134,7 @@ export class Persister {
         this.skipCampaign(id, err);
       }
     }
-    return written;
+    return { written, backlog };
   }
 
   /** Logs (at most once per `skipLogEveryMs` per campaign) and counts a campaign this pass skipped. */
@@ -158,9 +164,9 @@ export class Persister {
     let failures = 0;
     while (!this.stopping) {
       try {
-        const written = await this.runOnce();
+        const { written, backlog } = await this.pass();
         failures = 0;
-        if (this.backlog) continue;
+        if (backlog) continue;
         idleMs = written > 0 ? Math.min(this.options.lingerMs, this.options.maxIdleMs) : Math.min(Math.max(idleMs, 1) * 2, this.options.maxIdleMs);
       } catch (err) {
         failures++;
