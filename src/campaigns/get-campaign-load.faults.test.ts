@@ -9,6 +9,7 @@ import { CouponService, GetCampaignRequestSchema, GetCampaignResponseSchema } fr
 import { startChildService, type ChildService } from "../testing/child-service.js";
 import { IssuePool } from "../../scripts/loadtest/http/issue-pool.js";
 import { recordFault } from "../testing/fault-report.js";
+import { issueAsAClient } from "../testing/raw-issue.js";
 import { couponClient, createLoadedCampaign, dropNamespace, TEST_MYSQL_URI, testNamespace } from "../testing/harness.js";
 
 /**
@@ -112,12 +113,7 @@ function rawGetCampaign(
   });
 }
 
-/**
- * Issues `count` codes of a campaign to users u0, u1, … over raw keep-alive connections (the load
- * test's client): a Connect client costs this process several times more CPU per call, which on
- * two cores made the fill most of this test's time. `unavailable` (the issue budget being raised)
- * is asked again, as a client would.
- */
+/** Issues `count` codes of a campaign to users u0, u1, … over raw connections (a Connect client's CPU made the fill most of this test's time). */
 async function fillCampaign(url: string, campaignId: bigint, count: number): Promise<void> {
   const pool = new IssuePool(url, { connections: 64, timeoutMs: 30_000 });
   let next = 0;
@@ -126,12 +122,8 @@ async function fillCampaign(url: string, campaignId: bigint, count: number): Pro
     await Promise.all(
       Array.from({ length: 64 }, async () => {
         for (let i = next++; i < count; i = next++) {
-          for (let attempt = 1; ; attempt++) {
-            const o = await pool.issue(String(campaignId), `u${i}`);
-            if (o.ok) break;
-            if (o.error !== "unavailable" || attempt === 50) throw new Error(`filling the campaign: call ${i} answered ${o.error}: ${o.message}`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          const o = await issueAsAClient(pool, campaignId, `u${i}`);
+          if (!o.ok) throw new Error(`filling the campaign: call ${i} answered ${o.error}: ${o.message}`);
         }
       }),
     );

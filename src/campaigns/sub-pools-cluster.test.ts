@@ -2,6 +2,7 @@ import type { Cluster } from "ioredis";
 import type { RowDataPacket } from "mysql2";
 import { describe, expect, it } from "vitest";
 import { IssuePool } from "../../scripts/loadtest/http/issue-pool.js";
+import { issueAsAClient } from "../testing/raw-issue.js";
 import type { IssueOutcome } from "../../scripts/loadtest/http/connect-outcome.js";
 import { createLoadedCampaign, waitFor, type TestService } from "../testing/harness.js";
 import { useServiceOnCluster } from "../testing/redis-cluster.js";
@@ -69,19 +70,6 @@ function callOrder(users: string[], next: () => number): string[] {
     if (slot <= TWICE / THRICE) placed.push({ at: later(i), user: shuffled[i]! });
   }
   return placed.sort((a, b) => a.at - b.at).map((c) => c.user);
-}
-
-/**
- * One user's call as a client makes it: an `unavailable` answer says "try again shortly" (a
- * sub-pool whose issue budget the service is still raising, src/campaigns/issue-budget.ts), so
- * the client does, after a short pause; the answer that counts is the last one.
- */
-async function issueAsAClient(pool: IssuePool, campaignId: bigint, userId: string): Promise<IssueOutcome> {
-  for (let attempt = 1; ; attempt++) {
-    const o = await pool.issue(String(campaignId), userId);
-    if (o.ok || o.error !== "unavailable" || attempt === 50) return o;
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Sends every call over CONNECTIONS keep-alive connections, each taking the next call when free. */
