@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { PoolLoader } from "./campaigns/load-pool.js";
@@ -7,7 +8,8 @@ import { createDb, createPool, ensureDatabase, parseDatabaseUrl, type Db, type M
 import { runMigrations } from "./db/migrate.js";
 import { createRedis } from "./redis/client.js";
 import { RedisKeys } from "./redis/keys.js";
-import { registerScripts, type ScriptedRedis } from "./redis/scripts.js";
+import { ISSUE_SCRIPT_FILE, registerScripts, runIssueScriptsThrough, type ScriptedRedis } from "./redis/scripts.js";
+import { ScriptPipe, scriptPipeTarget } from "./redis/script-pipe.js";
 import { RedisClock } from "./issue/redis-clock.js";
 import { RefusalMemo } from "./issue/refusal-memo.js";
 import { KnownShards } from "./issue/sub-pool-walk.js";
@@ -19,8 +21,10 @@ export type Deps = {
   logger: Logger;
   mysqlPool: MysqlPool;
   db: Db;
-  /** Auto-pipelined connection for IssueCoupon. */
+  /** Auto-pipelined connection for IssueCoupon (its issue script runs through `issuePipe` when there is one). */
   redis: ScriptedRedis;
+  /** The issue script's own connection on a single Redis (src/redis/script-pipe.ts); absent on a cluster. */
+  issuePipe: ScriptPipe | undefined;
   /** Connection for bulk work: pool loads, the persister, whole-stream reads. */
   bulkRedis: ScriptedRedis;
   keys: RedisKeys;
@@ -66,12 +70,24 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES?.split(",") };
   const redis = registerScripts(createRedis(redisTarget, "issue", config.REDIS_COMMAND_TIMEOUT_MS));
   const bulkRedis = registerScripts(createRedis(redisTarget, "bulk", config.REDIS_COMMAND_TIMEOUT_MS));
-  for (const r of [redis, bulkRedis]) r.on("error", (err) => logger.debug({ err }, "Redis connection error"));
+  // The issue script's own connection, on a single Redis (a cluster keeps it on ioredis, which routes by slot).
+  const pipeTarget = config.REDIS_CLUSTER_NODES ? undefined : scriptPipeTarget(config.REDIS_URL);
+  const issuePipe =
+    pipeTarget &&
+    new ScriptPipe({
+      ...pipeTarget,
+      connectionName: "coupons-issue-pipe",
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      lua: readFileSync(ISSUE_SCRIPT_FILE, "utf8"),
+    });
+  for (const r of [redis, bulkRedis, ...(issuePipe ? [issuePipe] : [])]) r.on("error", (err: unknown) => logger.debug({ err }, "Redis connection error"));
   try {
-    await Promise.all([redis.connect(), bulkRedis.connect()]);
+    await Promise.all([redis.connect(), bulkRedis.connect(), issuePipe?.connect()]);
+    if (issuePipe) runIssueScriptsThrough(redis, issuePipe);
   } catch (err) {
     redis.disconnect();
     bulkRedis.disconnect();
+    await issuePipe?.quit();
     await mysqlPool.end();
     throw new StartupError(
       `Redis is not reachable at ${config.REDIS_CLUSTER_NODES ? `cluster ${config.REDIS_CLUSTER_NODES}` : where(config.REDIS_URL)} (${(err as Error).message}).\n` +
@@ -97,13 +113,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const redisClock = new RedisClock(redis);
   redisClock.start();
   const refusals = new RefusalMemo(bulkRedis, keys, redisClock, logger);
-  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, keys, codes, loader, redisClock, refusals, shards: new KnownShards() };
+  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, issuePipe, keys, codes, loader, redisClock, refusals, shards: new KnownShards() };
 }
 
 /** Waits for pool loads in progress, then closes every connection. */
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.redisClock.stop();
   await deps.loader.idle();
-  await Promise.allSettled([deps.redis.quit(), deps.bulkRedis.quit()]);
+  await Promise.allSettled([deps.redis.quit(), deps.bulkRedis.quit(), deps.issuePipe?.quit()]);
   await deps.mysqlPool.end();
 }

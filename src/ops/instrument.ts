@@ -16,7 +16,7 @@ export function dependencyOf(err: unknown): Dependency {
 
 /** Counts connection-level errors of every Redis connection and pooled MySQL connection. */
 export function countConnectionErrors(deps: Deps, metrics: Metrics): void {
-  for (const r of [deps.redis, deps.bulkRedis]) r.on("error", () => metrics.dependencyError("redis", "connection"));
+  for (const r of [deps.redis, deps.bulkRedis, ...(deps.issuePipe ? [deps.issuePipe] : [])]) r.on("error", () => metrics.dependencyError("redis", "connection"));
   deps.mysqlPool.on("connection", (conn) => conn.on("error", () => metrics.dependencyError("mysql", "connection")));
 }
 

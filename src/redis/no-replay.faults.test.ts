@@ -78,7 +78,7 @@ async function burst(campaignId: bigint, n: number, parallel: number, user: (i: 
   const answers: Array<Awaited<ReturnType<typeof issue>>> = [];
   let sprung = 0;
   for (let first = 0, wave = 0; first < n; first += parallel, wave++) {
-    await waitFor("the issue connection to be back", () => (s.deps.redis.status === "ready" ? true : undefined));
+    await waitFor("the issue connection to be back", () => ((s.deps.issuePipe ?? s.deps.redis).status === "ready" ? true : undefined));
     const trap = wave % 2 === 1 && sprung < traps ? proxy.dropReplyTo(ISSUE_SHA) : undefined;
     const calls = Array.from({ length: Math.min(parallel, n - first) }, (_, i) => issue(campaignId, user(first + i)));
     answers.push(...(await Promise.all(calls)));

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "./client.js";
+import type { ScriptPipe } from "./script-pipe.js";
 
 /**
  * The one place that registers Lua scripts on a connection. Each script is a `.lua` file beside
@@ -9,12 +10,14 @@ import type { RedisClient } from "./client.js";
 /** `numberOfKeys` absent: the caller passes the number of keys first (a variable key list). */
 type ScriptDef = { name: string; numberOfKeys?: number; file: URL };
 
+export const ISSUE_SCRIPT_FILE = new URL("../issue/issue-coupon.lua", import.meta.url);
+
 const SCRIPTS: readonly ScriptDef[] = [
   // One script, two arities: without rate limits IssueCoupon sends only the four campaign keys.
-  { name: "issueCoupon", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
-  { name: "issueCouponLimited", numberOfKeys: 6, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  { name: "issueCoupon", numberOfKeys: 4, file: ISSUE_SCRIPT_FILE },
+  { name: "issueCouponLimited", numberOfKeys: 6, file: ISSUE_SCRIPT_FILE },
   // A sub-pool of a campaign split into several (src/issue/sub-pool-walk.ts): limits off, K last.
-  { name: "issueCouponSharded", numberOfKeys: 4, file: new URL("../issue/issue-coupon.lua", import.meta.url) },
+  { name: "issueCouponSharded", numberOfKeys: 4, file: ISSUE_SCRIPT_FILE },
   { name: "countCall", numberOfKeys: 1, file: new URL("../issue/count-call.lua", import.meta.url) },
   { name: "setCampaignState", numberOfKeys: 1, file: new URL("../lifecycle/set-state.lua", import.meta.url) },
   { name: "releaseCampaignKeys", numberOfKeys: 4, file: new URL("../lifecycle/release-keys.lua", import.meta.url) },
@@ -68,4 +71,21 @@ export function registerScripts(redis: RedisClient): ScriptedRedis {
     redis.defineCommand(s.name, s.numberOfKeys === undefined ? { lua } : { numberOfKeys: s.numberOfKeys, lua });
   }
   return redis as ScriptedRedis;
+}
+
+/**
+ * Sends the issue script's three arities through `pipe` (./script-pipe.ts), a connection of its
+ * own with a cheaper client than ioredis, instead of `redis`; same keys, arguments and replies.
+ */
+export function runIssueScriptsThrough(redis: ScriptedRedis, pipe: ScriptPipe): void {
+  redis.issueCoupon = (meta, pool, users, stream, userId) => pipe.run([meta, pool, users, stream], [userId]);
+  redis.issueCouponLimited = (meta, pool, users, stream, userRate, ipRate, userId, userLimit, ipLimit, windowMs, shards) =>
+    pipe.run(
+      [meta, pool, users, stream, userRate, ipRate],
+      shards === undefined
+        ? [userId, String(userLimit), String(ipLimit), String(windowMs)]
+        : [userId, String(userLimit), String(ipLimit), String(windowMs), String(shards)],
+    );
+  redis.issueCouponSharded = (meta, pool, users, stream, userId, userLimit, ipLimit, windowMs, shards) =>
+    pipe.run([meta, pool, users, stream], [userId, String(userLimit), String(ipLimit), String(windowMs), String(shards)]);
 }
