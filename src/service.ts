@@ -73,7 +73,7 @@ export async function startService(
   const metrics = new Metrics();
   const readiness = new Readiness({
     mysqlPool: deps.mysqlPool,
-    redis: [deps.redis, deps.bulkRedis],
+    redis: [deps.redis, deps.bulkRedis, ...(deps.issuePipe ? [deps.issuePipe] : [])],
     settings: settings.report,
     deployment: { id: deploymentId, check: deploymentCheck(deps.bulkRedis, config.REDIS_KEY_PREFIX, deploymentId) },
   });

@@ -6,8 +6,8 @@ import type { SettingsReport } from "./settings-check.js";
 
 export type ReadinessDeps = {
   mysqlPool: MysqlPool;
-  /** Every Redis connection a request may use; all must answer. */
-  redis: readonly RedisClient[];
+  /** Every Redis connection a request may use (ioredis's and the issue script's own); all must answer. */
+  redis: ReadonlyArray<Pick<RedisClient, "ping"> | { ping(): Promise<unknown> }>;
   /** What the start-up check found about Redis's durability and MySQL's connection limit. */
   settings?: SettingsReport;
   /**

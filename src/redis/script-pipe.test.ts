@@ -125,7 +125,7 @@ describe("ScriptPipe against a Redis of its own", () => {
     }
   });
 
-  it("fails at once while Redis cannot be reached and serves again once it can", async () => {
+  it("fails at once while Redis cannot be reached, tells /readyz, and serves again once it can", async () => {
     const pipe = await openPipe(proxy.port);
     try {
       await proxy.set("refuse");
@@ -133,9 +133,11 @@ describe("ScriptPipe against a Redis of its own", () => {
       const startedMs = Date.now();
       await expect(pipe.run(["down"], ["b"])).rejects.toThrow(/not ready/);
       expect(Date.now() - startedMs).toBeLessThan(100);
+      await expect(pipe.ping()).rejects.toThrow(/not ready/); // what /readyz sees meanwhile
       await proxy.set("pass");
       const back = await waitFor("the reconnect", () => pipe.run(["down"], ["c"]).catch(() => undefined), 10_000);
       expect(back[1]).toBe("c");
+      expect(await pipe.ping()).toBe("PONG");
     } finally {
       await proxy.set("pass");
       await pipe.quit();

@@ -129,6 +129,15 @@ export class ScriptPipe extends EventEmitter {
     });
   }
 
+  /** PING through the same line, behind the calls in flight: /readyz asks whether the issue path answers. */
+  ping(): Promise<unknown> {
+    if (!this.ready) return Promise.reject(new Error("Redis connection is not ready"));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject, sentAtMs: Date.now(), keys: undefined, args: undefined });
+      this.send(encode(["PING"]));
+    });
+  }
+
   /** Waits for the calls in flight, then closes; no reconnect. */
   async quit(): Promise<void> {
     this.closing = true;
