@@ -80,7 +80,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       lua: readFileSync(ISSUE_SCRIPT_FILE, "utf8"),
     });
-  for (const r of [redis, bulkRedis, ...(issuePipe ? [issuePipe] : [])]) r.on("error", (err: unknown) => logger.debug({ err }, "Redis connection error"));
+  for (const r of redisConnections({ redis, bulkRedis, issuePipe })) r.on("error", (err: unknown) => logger.debug({ err }, "Redis connection error"));
   try {
     await Promise.all([redis.connect(), bulkRedis.connect(), issuePipe?.connect()]);
     if (issuePipe) runIssueScriptsThrough(redis, issuePipe);
@@ -114,6 +114,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   redisClock.start();
   const refusals = new RefusalMemo(bulkRedis, keys, redisClock, logger);
   return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, issuePipe, keys, codes, loader, redisClock, refusals, shards: new KnownShards() };
+}
+
+/** Every Redis connection of a process: whose errors are counted and which /readyz pings. */
+export function redisConnections(deps: Pick<Deps, "redis" | "bulkRedis" | "issuePipe">): Array<ScriptedRedis | ScriptPipe> {
+  return deps.issuePipe ? [deps.redis, deps.bulkRedis, deps.issuePipe] : [deps.redis, deps.bulkRedis];
 }
 
 /** Waits for pool loads in progress, then closes every connection. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
-import { closeDeps, createDeps, StartupError, type Deps } from "./deps.js";
+import { closeDeps, createDeps, redisConnections, StartupError, type Deps } from "./deps.js";
 import { createConsoleFeed } from "./console/campaign-figures.js";
 import { IssueBudget } from "./campaigns/issue-budget.js";
 import { LoadRecovery } from "./campaigns/resume-loads.js";
@@ -73,7 +73,7 @@ export async function startService(
   const metrics = new Metrics();
   const readiness = new Readiness({
     mysqlPool: deps.mysqlPool,
-    redis: [deps.redis, deps.bulkRedis, ...(deps.issuePipe ? [deps.issuePipe] : [])],
+    redis: redisConnections(deps),
     settings: settings.report,
     deployment: { id: deploymentId, check: deploymentCheck(deps.bulkRedis, config.REDIS_KEY_PREFIX, deploymentId) },
   });

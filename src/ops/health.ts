@@ -1,4 +1,3 @@
-import type { RedisClient } from "../redis/client.js";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import type { MysqlPool } from "../db/client.js";
 import { MIGRATIONS_FOLDER } from "../db/migrate.js";
@@ -7,7 +6,7 @@ import type { SettingsReport } from "./settings-check.js";
 export type ReadinessDeps = {
   mysqlPool: MysqlPool;
   /** Every Redis connection a request may use (ioredis's and the issue script's own); all must answer. */
-  redis: ReadonlyArray<Pick<RedisClient, "ping"> | { ping(): Promise<unknown> }>;
+  redis: ReadonlyArray<{ ping(): Promise<unknown> }>;
   /** What the start-up check found about Redis's durability and MySQL's connection limit. */
   settings?: SettingsReport;
   /**

@@ -1,5 +1,5 @@
 import { findCampaign } from "../campaigns/repository.js";
-import type { Deps } from "../deps.js";
+import { redisConnections, type Deps } from "../deps.js";
 import { Persister, type PassResult, type PersisterDeps, type PersisterOptions } from "../persist/persister.js";
 import type { AlarmKind } from "../persist/write-issues.js";
 import type { Dependency, Metrics } from "./metrics.js";
@@ -16,7 +16,7 @@ export function dependencyOf(err: unknown): Dependency {
 
 /** Counts connection-level errors of every Redis connection and pooled MySQL connection. */
 export function countConnectionErrors(deps: Deps, metrics: Metrics): void {
-  for (const r of [deps.redis, deps.bulkRedis, ...(deps.issuePipe ? [deps.issuePipe] : [])]) r.on("error", () => metrics.dependencyError("redis", "connection"));
+  for (const r of redisConnections(deps)) r.on("error", () => metrics.dependencyError("redis", "connection"));
   deps.mysqlPool.on("connection", (conn) => conn.on("error", () => metrics.dependencyError("mysql", "connection")));
 }
 

@@ -85,6 +85,28 @@ describe("ScriptPipe against a Redis of its own", () => {
     }
   });
 
+  it("keeps every reply with its call when the line is never empty (the queue compacted as it goes)", async () => {
+    const target = scriptPipeTarget(`redis://pipe:pipe-secret@127.0.0.1:${server.port}/3`)!;
+    const pipe = new ScriptPipe({ ...target, connectionName: "pipe-test", commandTimeoutMs: 2000, lua: LUA, compactAfter: 8 });
+    await pipe.connect();
+    try {
+      // 50 callers, each sending its next call as soon as the last is answered: 10,000 calls, always some in flight.
+      const mismatches: string[] = [];
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, c) => {
+          for (let i = 0; i < 200; i++) {
+            const reply = await pipe.run(["steady"], [`${c}-${i}`]);
+            if (reply[1] !== `${c}-${i}`) mismatches.push(`${c}-${i} got ${String(reply[1])}`);
+          }
+        }),
+      );
+      expect(mismatches).toEqual([]);
+      expect(await count("steady")).toBe(10_000);
+    } finally {
+      await pipe.quit();
+    }
+  });
+
   it("runs a call once by EVAL when Redis has lost its scripts (SCRIPT FLUSH), and EVALSHA works again after", async () => {
     const pipe = await openPipe(server.port);
     try {
