@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../testing/harness.js";
 import { RedisServer } from "../testing/redis-server.js";
 import { TcpProxy } from "../testing/tcp-proxy.js";
 import { RespReader, RedisReplyError, type Reply } from "./resp-reader.js";
-import { ScriptPipe, scriptPipeTarget } from "./script-pipe.js";
+import { ScriptPipe, scriptPipeTarget, type ScriptPipeOptions } from "./script-pipe.js";
 
 // Counts its calls in KEYS[1] and echoes its arguments, so a test can tell a call that ran twice.
 const LUA = "local n = redis.call('INCR', KEYS[1]) return {n, ARGV[1], false}";
@@ -55,9 +55,18 @@ describe("ScriptPipe against a Redis of its own", () => {
     await server.stop();
   });
 
-  async function openPipe(port: number, commandTimeoutMs = 2000): Promise<ScriptPipe> {
+  /** Pipes a test opened, quit after it (with the proxy back to passing bytes and `admin` on db 0). */
+  const opened: ScriptPipe[] = [];
+  afterEach(async () => {
+    await proxy.set("pass");
+    await admin.select(0);
+    await Promise.all(opened.splice(0).map((p) => p.quit()));
+  });
+
+  async function openPipe(port: number, options: Partial<Pick<ScriptPipeOptions, "commandTimeoutMs" | "compactAfter">> = {}): Promise<ScriptPipe> {
     const target = scriptPipeTarget(`redis://pipe:pipe-secret@127.0.0.1:${port}/3`)!;
-    const pipe = new ScriptPipe({ ...target, connectionName: "pipe-test", commandTimeoutMs, lua: LUA });
+    const pipe = new ScriptPipe({ ...target, connectionName: "pipe-test", commandTimeoutMs: 2000, lua: LUA, ...options });
+    opened.push(pipe);
     await pipe.connect();
     return pipe;
   }
@@ -73,107 +82,74 @@ describe("ScriptPipe against a Redis of its own", () => {
 
   it("answers 2,000 concurrent calls each with its own reply, as that user in that database", async () => {
     const pipe = await openPipe(server.port);
-    try {
-      const replies = await Promise.all(Array.from({ length: 2000 }, (_, i) => pipe.run(["calls"], [`사용자-${i}`])));
-      expect(replies.map((r) => r[1])).toEqual(Array.from({ length: 2000 }, (_, i) => `사용자-${i}`));
-      expect(new Set(replies.map((r) => r[0])).size).toBe(2000);
-      expect(await count("calls")).toBe(2000);
-      const clients = String(await admin.client("LIST"));
-      expect(clients).toMatch(/name=pipe-test .*db=3 .*user=pipe/);
-    } finally {
-      await pipe.quit();
-    }
+    const replies = await Promise.all(Array.from({ length: 2000 }, (_, i) => pipe.run(["calls"], [`사용자-${i}`])));
+    expect(replies.map((r) => r[1])).toEqual(Array.from({ length: 2000 }, (_, i) => `사용자-${i}`));
+    expect(new Set(replies.map((r) => r[0])).size).toBe(2000);
+    expect(await count("calls")).toBe(2000);
+    const clients = String(await admin.client("LIST"));
+    expect(clients).toMatch(/name=pipe-test .*db=3 .*user=pipe/);
   });
 
   it("keeps every reply with its call when the line is never empty (the queue compacted as it goes)", async () => {
-    const target = scriptPipeTarget(`redis://pipe:pipe-secret@127.0.0.1:${server.port}/3`)!;
-    const pipe = new ScriptPipe({ ...target, connectionName: "pipe-test", commandTimeoutMs: 2000, lua: LUA, compactAfter: 8 });
-    await pipe.connect();
-    try {
-      // 50 callers, each sending its next call as soon as the last is answered: 10,000 calls, always some in flight.
-      const mismatches: string[] = [];
-      await Promise.all(
-        Array.from({ length: 50 }, async (_, c) => {
-          for (let i = 0; i < 200; i++) {
-            const reply = await pipe.run(["steady"], [`${c}-${i}`]);
-            if (reply[1] !== `${c}-${i}`) mismatches.push(`${c}-${i} got ${String(reply[1])}`);
-          }
-        }),
-      );
-      expect(mismatches).toEqual([]);
-      expect(await count("steady")).toBe(10_000);
-    } finally {
-      await pipe.quit();
-    }
+    const pipe = await openPipe(server.port, { compactAfter: 8 });
+    // 50 callers, each sending its next call as soon as the last is answered: 10,000 calls, always some in flight.
+    const mismatches: string[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, c) => {
+        for (let i = 0; i < 200; i++) {
+          const reply = await pipe.run(["steady"], [`${c}-${i}`]);
+          if (reply[1] !== `${c}-${i}`) mismatches.push(`${c}-${i} got ${String(reply[1])}`);
+        }
+      }),
+    );
+    expect(mismatches).toEqual([]);
+    expect(await count("steady")).toBe(10_000);
   });
 
   it("runs a call once by EVAL when Redis has lost its scripts (SCRIPT FLUSH), and EVALSHA works again after", async () => {
     const pipe = await openPipe(server.port);
-    try {
-      await admin.script("FLUSH");
-      expect((await pipe.run(["flushed"], ["a"]))[0]).toBe(1);
-      expect((await pipe.run(["flushed"], ["b"]))[0]).toBe(2);
-      expect(await count("flushed")).toBe(2);
-    } finally {
-      await pipe.quit();
-    }
+    await admin.script("FLUSH");
+    expect((await pipe.run(["flushed"], ["a"]))[0]).toBe(1);
+    expect((await pipe.run(["flushed"], ["b"]))[0]).toBe(2);
+    expect(await count("flushed")).toBe(2);
   });
 
   it("rejects a script error with Redis's message and goes on serving", async () => {
     const pipe = await openPipe(server.port);
-    try {
-      await admin.select(3);
-      await admin.set("not-a-counter", "x");
-      await expect(pipe.run(["not-a-counter"], ["a"])).rejects.toThrow(/not an integer/);
-      expect((await pipe.run(["after-error"], ["b"]))[1]).toBe("b");
-    } finally {
-      await admin.select(0);
-      await pipe.quit();
-    }
+    await admin.select(3);
+    await admin.set("not-a-counter", "x");
+    await expect(pipe.run(["not-a-counter"], ["a"])).rejects.toThrow(/not an integer/);
+    expect((await pipe.run(["after-error"], ["b"]))[1]).toBe("b");
   });
 
   it("fails a call whose reply was lost with the line, never sends it again, and reconnects", async () => {
     const pipe = await openPipe(proxy.port);
-    try {
-      const sprung = proxy.dropReplyTo("EVALSHA");
-      await expect(pipe.run(["lost"], ["a"])).rejects.toThrow(/Connection is closed/);
-      await sprung;
-      // It ran once; after the reconnect a new call finds exactly that one before it.
-      const next = await waitFor("the reconnect", () => pipe.run(["lost"], ["b"]).catch(() => undefined), 10_000);
-      expect(next[0]).toBe(2);
-      expect(await count("lost")).toBe(2);
-    } finally {
-      await pipe.quit();
-    }
+    const sprung = proxy.dropReplyTo("EVALSHA");
+    await expect(pipe.run(["lost"], ["a"])).rejects.toThrow(/Connection is closed/);
+    await sprung;
+    // It ran once; after the reconnect a new call finds exactly that one before it.
+    const next = await waitFor("the reconnect", () => pipe.run(["lost"], ["b"]).catch(() => undefined), 10_000);
+    expect(next[0]).toBe(2);
+    expect(await count("lost")).toBe(2);
   });
 
   it("fails at once while Redis cannot be reached, tells /readyz, and serves again once it can", async () => {
     const pipe = await openPipe(proxy.port);
-    try {
-      await proxy.set("refuse");
-      await expect(pipe.run(["down"], ["a"])).rejects.toThrow();
-      const startedMs = Date.now();
-      await expect(pipe.run(["down"], ["b"])).rejects.toThrow(/not ready/);
-      expect(Date.now() - startedMs).toBeLessThan(100);
-      await expect(pipe.ping()).rejects.toThrow(/not ready/); // what /readyz sees meanwhile
-      await proxy.set("pass");
-      const back = await waitFor("the reconnect", () => pipe.run(["down"], ["c"]).catch(() => undefined), 10_000);
-      expect(back[1]).toBe("c");
-      expect(await pipe.ping()).toBe("PONG");
-    } finally {
-      await proxy.set("pass");
-      await pipe.quit();
-    }
+    await proxy.set("refuse");
+    await expect(pipe.run(["down"], ["a"])).rejects.toThrow();
+    const startedMs = Date.now();
+    await expect(pipe.run(["down"], ["b"])).rejects.toThrow(/not ready/);
+    expect(Date.now() - startedMs).toBeLessThan(100);
+    await expect(pipe.ping()).rejects.toThrow(/not ready/); // what /readyz sees meanwhile
+    await proxy.set("pass");
+    const back = await waitFor("the reconnect", () => pipe.run(["down"], ["c"]).catch(() => undefined), 10_000);
+    expect(back[1]).toBe("c");
+    expect(await pipe.ping()).toBe("PONG");
   });
 
   it("fails a call Redis never answers once the command timeout has passed", async () => {
-    const pipe = await openPipe(proxy.port, 300);
-    try {
-      await proxy.set("blackhole");
-      await expect(pipe.run(["hung"], ["a"])).rejects.toThrow(/Connection is closed/);
-    } finally {
-      await proxy.set("pass");
-      await pipe.quit();
-    }
+    const pipe = await openPipe(proxy.port, { commandTimeoutMs: 300 });
+    await proxy.set("blackhole");
+    await expect(pipe.run(["hung"], ["a"])).rejects.toThrow(/Connection is closed/);
   });
 });

@@ -24,9 +24,12 @@ type Waiter = {
   resolve: (reply: unknown[]) => void;
   reject: (err: Error) => void;
   sentAtMs: number;
-  /** The EVALSHA's keys and arguments, kept to run it once by EVAL if Redis answers NOSCRIPT. */
-  keys: readonly string[] | undefined;
-  args: readonly string[] | undefined;
+  /**
+   * An EVALSHA's array header and its keys and arguments as sent (all but the command name and the
+   * SHA): what runs it once by EVAL if Redis answers NOSCRIPT. Undefined for other commands.
+   */
+  scriptHeader: string | undefined;
+  scriptRest: string | undefined;
 };
 
 const CONNECT_TIMEOUT_MS = 2000;
@@ -123,23 +126,16 @@ export class ScriptPipe extends EventEmitter {
 
   /** Runs the script with these keys and arguments; the raw reply array. */
   run(keys: readonly string[], args: readonly string[]): Promise<unknown[]> {
-    if (!this.ready) return Promise.reject(new Error("Redis connection is not ready"));
-    let command = `*${3 + keys.length + args.length}\r\n${this.evalshaHead}$${digits(keys.length)}\r\n${keys.length}\r\n`;
-    for (const k of keys) command += `$${Buffer.byteLength(k)}\r\n${k}\r\n`;
-    for (const a of args) command += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject, sentAtMs: Date.now(), keys, args });
-      this.send(command);
-    });
+    let rest = bulk(String(keys.length));
+    for (const k of keys) rest += bulk(k);
+    for (const a of args) rest += bulk(a);
+    const header = `*${3 + keys.length + args.length}\r\n`;
+    return this.call(header + this.evalshaHead + rest, header, rest) as Promise<unknown[]>;
   }
 
   /** PING through the same line, behind the calls in flight: /readyz asks whether the issue path answers. */
   ping(): Promise<unknown> {
-    if (!this.ready) return Promise.reject(new Error("Redis connection is not ready"));
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject, sentAtMs: Date.now(), keys: undefined, args: undefined });
-      this.send(encode(["PING"]));
-    });
+    return this.call(encode(["PING"]), undefined, undefined);
   }
 
   /** Waits for the calls in flight, then closes; no reconnect. */
@@ -154,6 +150,15 @@ export class ScriptPipe extends EventEmitter {
       socket.once("close", () => resolve());
       if (this.head === this.waiting.length) socket.end();
       else this.once("drained", () => socket.end());
+    });
+  }
+
+  /** Queues one command for this turn's write; nothing is queued while the line is not ready. */
+  private call(command: string, scriptHeader: string | undefined, scriptRest: string | undefined): Promise<unknown> {
+    if (!this.ready) return Promise.reject(new Error("Redis connection is not ready"));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve: resolve as Waiter["resolve"], reject, sentAtMs: Date.now(), scriptHeader, scriptRest });
+      this.send(command);
     });
   }
 
@@ -202,10 +207,10 @@ export class ScriptPipe extends EventEmitter {
       this.head = 0;
     }
     if (reply instanceof RedisReplyError) {
-      if (w.keys && reply.message.startsWith("NOSCRIPT")) {
+      if (w.scriptHeader !== undefined && reply.message.startsWith("NOSCRIPT")) {
         // Not run: Redis lost its scripts (SCRIPT FLUSH). Once by EVAL, which also caches it again.
-        this.waiting.push({ ...w, sentAtMs: Date.now(), keys: undefined, args: undefined });
-        this.send(encode(["EVAL", this.options.lua, String(w.keys.length), ...w.keys, ...(w.args ?? [])]));
+        this.waiting.push({ ...w, sentAtMs: Date.now(), scriptHeader: undefined, scriptRest: undefined });
+        this.send(`${w.scriptHeader}$4\r\nEVAL\r\n${bulk(this.options.lua)}${w.scriptRest}`);
         return;
       }
       w.reject(reply);
@@ -270,10 +275,11 @@ export function scriptPipeTarget(url: string): Pick<ScriptPipeOptions, "host" | 
 /** A command as a RESP array of bulk strings. */
 function encode(parts: readonly string[]): string {
   let s = `*${parts.length}\r\n`;
-  for (const p of parts) s += `$${Buffer.byteLength(p)}\r\n${p}\r\n`;
+  for (const p of parts) s += bulk(p);
   return s;
 }
 
-function digits(n: number): number {
-  return String(n).length;
+/** One RESP bulk string: its length in bytes, then itself. */
+function bulk(s: string): string {
+  return `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 }

@@ -78,14 +78,13 @@ export function registerScripts(redis: RedisClient): ScriptedRedis {
  * own with a cheaper client than ioredis, instead of `redis`; same keys, arguments and replies.
  */
 export function runIssueScriptsThrough(redis: ScriptedRedis, pipe: ScriptPipe): void {
+  const limits = (userId: string, userLimit: number, ipLimit: number, windowMs: number, shards?: number) =>
+    shards === undefined
+      ? [userId, String(userLimit), String(ipLimit), String(windowMs)]
+      : [userId, String(userLimit), String(ipLimit), String(windowMs), String(shards)];
   redis.issueCoupon = (meta, pool, users, stream, userId) => pipe.run([meta, pool, users, stream], [userId]);
   redis.issueCouponLimited = (meta, pool, users, stream, userRate, ipRate, userId, userLimit, ipLimit, windowMs, shards) =>
-    pipe.run(
-      [meta, pool, users, stream, userRate, ipRate],
-      shards === undefined
-        ? [userId, String(userLimit), String(ipLimit), String(windowMs)]
-        : [userId, String(userLimit), String(ipLimit), String(windowMs), String(shards)],
-    );
+    pipe.run([meta, pool, users, stream, userRate, ipRate], limits(userId, userLimit, ipLimit, windowMs, shards));
   redis.issueCouponSharded = (meta, pool, users, stream, userId, userLimit, ipLimit, windowMs, shards) =>
-    pipe.run([meta, pool, users, stream], [userId, String(userLimit), String(ipLimit), String(windowMs), String(shards)]);
+    pipe.run([meta, pool, users, stream], limits(userId, userLimit, ipLimit, windowMs, shards));
 }
