@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
 import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
 import { retryOnDeadlock } from "../db/deadlock.js";
+import { isLocalInfileRefusal, loadRows, refusesLocalInfile } from "../db/load-data.js";
 import { campaigns, couponIssues, coupons } from "../db/schema.js";
 
 /** MySQL access for campaigns and their codes. Every query of the campaigns module lives here. */
@@ -69,35 +69,23 @@ export async function findCampaign(db: Db, id: number): Promise<CampaignRow | un
 }
 
 /**
- * "Local infile disabled" as MySQL 8 (3948), MariaDB 10.6+ (4166) and older servers (1148) say it,
- * whether the server's `local_infile` or the client's capability is off.
- */
-const LOCAL_INFILE_REFUSED = new Set([3948, 4166, 1148]);
-/** Pools whose server refused LOAD DATA LOCAL once: they get multi-row INSERTs from then on. */
-const noLocalInfile = new WeakSet<object>();
-
-/**
  * Stores codes `firstSeq …` of a campaign. Idempotent: a campaign's codes follow from its counter
  * range, so a batch written again (a retry, or a loader that took over a dead one's load) is the
  * same rows, and `IGNORE` skips those already there. When some rows were skipped, a count proves
  * every position of the batch is present, so an ignored row can never hide a code that collided
  * with another campaign's; a batch stored whole (every load but a resumed one) needs no count.
  *
- * The rows go as one `LOAD DATA LOCAL INFILE … IGNORE`, streamed from memory (mysql2's
- * infileStreamFactory; no file is read). It costs MariaDB about a third less CPU per row than a
- * multi-row INSERT of the same rows, which has to be parsed as SQL (docs/benchmarks-creation.md).
- * A server with `local_infile` off (MySQL 8's default) refuses it; that pool then gets one
+ * The rows go as one LOAD DATA LOCAL (../db/load-data.ts); a server that refuses it gets one
  * multi-row INSERT IGNORE per batch instead, the same rows with the same guarantees.
  */
 export async function insertCodes(db: Db, campaignId: number, firstSeq: number, codes: readonly string[]) {
   const pool = db.$client;
   let stored: number | undefined;
-  if (!noLocalInfile.has(pool)) {
+  if (!refusesLocalInfile(pool)) {
     try {
       stored = await retryOnDeadlock(() => loadCodes(db, campaignId, firstSeq, codes));
     } catch (err) {
-      if (!LOCAL_INFILE_REFUSED.has((err as { errno?: number }).errno ?? 0)) throw err;
-      noLocalInfile.add(pool);
+      if (!isLocalInfileRefusal(pool, err)) throw err;
     }
   }
   // Concurrent batches of one load touch disjoint keys, but a resumed load's duplicate checks
@@ -115,11 +103,11 @@ export async function insertCodes(db: Db, campaignId: number, firstSeq: number, 
 }
 
 /**
- * LOAD DATA of tab-separated rows built in memory; rows stored. Codes are Hangul syllables and
- * digits (src/codes/code-format.ts), never a tab, newline or backslash, so nothing is escaped.
- * The rows go in pieces of ~64 KB: each piece is one packet, and max_allowed_packet bounds them.
+ * LOAD DATA of the batch's rows; rows stored. Codes are Hangul syllables and digits
+ * (src/codes/code-format.ts), never a tab, newline or backslash, so nothing is escaped.
+ * 2,000 rows make a piece of ~64 KB.
  */
-async function loadCodes(db: Db, campaignId: number, firstSeq: number, codes: readonly string[]): Promise<number> {
+function loadCodes(db: Db, campaignId: number, firstSeq: number, codes: readonly string[]): Promise<number> {
   const ROWS_PER_PIECE = 2000;
   function* pieces() {
     for (let at = 0; at < codes.length; at += ROWS_PER_PIECE) {
@@ -129,11 +117,7 @@ async function loadCodes(db: Db, campaignId: number, firstSeq: number, codes: re
       yield Buffer.from(text, "utf8");
     }
   }
-  const [res] = (await db.$client.query({
-    sql: "LOAD DATA LOCAL INFILE 'codes.tsv' IGNORE INTO TABLE coupons CHARACTER SET utf8mb4 (campaign_id, seq, code)",
-    infileStreamFactory: () => Readable.from(pieces()),
-  })) as unknown as [ResultSetHeader];
-  return res.affectedRows;
+  return loadRows(db.$client, "coupons CHARACTER SET utf8mb4 (campaign_id, seq, code)", pieces());
 }
 
 /** One multi-row INSERT IGNORE through mysql2's client-side `VALUES ?` expansion (drizzle's

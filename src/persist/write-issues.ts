@@ -1,6 +1,7 @@
-import type { PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type { Db } from "../db/client.js";
 import { retryOnDeadlock } from "../db/deadlock.js";
+import { isLocalInfileRefusal, loadRows, refusesLocalInfile, tsvField, TSV_NULL } from "../db/load-data.js";
 import type { IssueEvent } from "./stream-entry.js";
 
 /** `code_reused`: the code is owned under another sequence; `sequence_reused`: the sequence holds another code or user. */
@@ -39,8 +40,9 @@ export type WriteOptions = {
  *  1. a shared lock on the campaign row. A rebuild's quarantine takes it exclusively
  *     (`quarantineUnownedCodes`), so it waits for every batch in flight to commit and only then
  *     looks for codes without an owner; batches of several persisters share the lock freely;
- *  2. one multi-row `INSERT IGNORE`. Its affected rows count the rows inserted, so when that is the
- *     batch's length (the common case) nothing else is read;
+ *  2. one `LOAD DATA LOCAL … IGNORE` (a multi-row `INSERT IGNORE` where the server refuses it:
+ *     ../db/load-data.ts). Its affected rows count the rows inserted, so when that is the batch's
+ *     length (the common case) nothing else is read;
  *  3. otherwise the rows in the way are read: the same sequence, code and user is a redelivery
  *     (harmless); any other collision is an integrity alarm, recorded in `integrity_alarms` (its
  *     unique key makes a redelivery record it once) and returned to the caller, who logs and
@@ -48,9 +50,9 @@ export type WriteOptions = {
  *  4. only if the campaign has quarantined codes: a code of this batch a rebuild quarantined while
  *     its owner was on the way gets its owner and leaves the quarantine (and the campaign's count).
  *
- * `INSERT IGNORE` (not `ON DUPLICATE KEY UPDATE`, which also hides a collision on the code under
- * another sequence) would also turn a value too long for its column into a warning, but every
- * field is bounded before it reaches the stream (codes 10 characters, user ids 128).
+ * `IGNORE` (not `ON DUPLICATE KEY UPDATE`, which also hides a collision on the code under another
+ * sequence) would also turn a value too long for its column into a warning, but every field is
+ * bounded before it reaches the stream (codes 10 characters, user ids 128).
  * A deadlock re-runs the whole transaction: two persisters writing overlapping entries (one claimed
  * the other's), or two batches both raising their shared lock to update the campaign's
  * quarantined count (step 4, only right after a rebuild).
@@ -67,7 +69,7 @@ export async function writeIssues(
     try {
       await conn.beginTransaction();
       try {
-        const result = await writeBatch(conn, campaignId, events);
+        const result = await writeBatch(db.$client, conn, campaignId, events);
         await options.beforeCommit?.();
         await conn.commit();
         return result;
@@ -85,22 +87,58 @@ function emptyResult(): WriteResult {
   return { alarms: [], newAlarms: { code_reused: 0, sequence_reused: 0 }, unquarantined: 0 };
 }
 
-async function writeBatch(conn: PoolConnection, campaignId: number, events: readonly IssueEvent[]): Promise<WriteResult> {
+async function writeBatch(pool: Pool, conn: PoolConnection, campaignId: number, events: readonly IssueEvent[]): Promise<WriteResult> {
   const [campaign] = await conn.query<RowDataPacket[]>("SELECT quarantined FROM campaigns WHERE id = ? LOCK IN SHARE MODE", [
     campaignId,
   ]);
-  const rows = events.map((e) => [campaignId, e.sequence, e.code, e.userId === "" ? null : e.userId, new Date(e.issuedAtMs)]);
-  const [inserted] = await conn.query<ResultSetHeader>(
-    "INSERT IGNORE INTO coupon_issues (campaign_id, sequence, code, user_id, issued_at) VALUES ?",
-    [rows],
-  );
+  const inserted = await insertIssues(pool, conn, campaignId, events);
   const result = emptyResult();
-  if (inserted.affectedRows < events.length) {
+  if (inserted < events.length) {
     result.alarms = await findAlarms(conn, campaignId, events);
     for (const kind of ALARM_KINDS) result.newAlarms[kind] = await recordAlarms(conn, campaignId, kind, result.alarms);
   }
   if (Number(campaign[0]?.quarantined ?? 0) > 0) result.unquarantined = await releaseFromQuarantine(conn, campaignId, events);
   return result;
+}
+
+const ISSUE_COLUMNS = "coupon_issues CHARACTER SET utf8mb4 (campaign_id, sequence, code, user_id, issued_at)";
+
+/** Writes the batch's owners, skipping rows whose key is taken; rows inserted. */
+async function insertIssues(pool: Pool, conn: PoolConnection, campaignId: number, events: readonly IssueEvent[]): Promise<number> {
+  if (!refusesLocalInfile(pool)) {
+    try {
+      return await loadRows(conn, ISSUE_COLUMNS, [issueRows(campaignId, events)]);
+    } catch (err) {
+      // Only this statement failed: the transaction and its shared lock go on.
+      if (!isLocalInfileRefusal(pool, err)) throw err;
+    }
+  }
+  const rows = events.map((e) => [campaignId, e.sequence, e.code, e.userId === "" ? null : e.userId, new Date(e.issuedAtMs)]);
+  const [res] = await conn.query<ResultSetHeader>(
+    "INSERT IGNORE INTO coupon_issues (campaign_id, sequence, code, user_id, issued_at) VALUES ?",
+    [rows],
+  );
+  return res.affectedRows;
+}
+
+/** The batch as LOAD DATA rows (one piece: a batch of 500 is ~35 KB); issued_at in UTC, as mysql2 writes Dates. */
+function issueRows(campaignId: number, events: readonly IssueEvent[]): Buffer {
+  let text = "";
+  let second = NaN;
+  let upToSecond = "";
+  for (const e of events) {
+    // Issues come in time order, hundreds per second: format each second once.
+    const s = Math.floor(e.issuedAtMs / 1000);
+    if (s !== second) {
+      second = s;
+      const iso = new Date(s * 1000).toISOString();
+      upToSecond = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+    }
+    const ms = e.issuedAtMs - s * 1000;
+    const user = e.userId === "" ? TSV_NULL : tsvField(e.userId);
+    text += `${campaignId}\t${e.sequence}\t${tsvField(e.code)}\t${user}\t${upToSecond}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}\n`;
+  }
+  return Buffer.from(text, "utf8");
 }
 
 /**
