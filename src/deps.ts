@@ -8,7 +8,7 @@ import { createDb, createPool, ensureDatabase, parseDatabaseUrl, type Db, type M
 import { runMigrations } from "./db/migrate.js";
 import { createRedis } from "./redis/client.js";
 import { RedisKeys } from "./redis/keys.js";
-import { ISSUE_SCRIPT_FILE, registerScripts, runIssueScriptsThrough, type ScriptedRedis } from "./redis/scripts.js";
+import { ACK_ISSUES_SCRIPT_FILE, ISSUE_SCRIPT_FILE, registerScripts, runIssueScriptsThrough, type ScriptedRedis } from "./redis/scripts.js";
 import { ScriptPipe, scriptPipeTarget } from "./redis/script-pipe.js";
 import { RedisClock } from "./issue/redis-clock.js";
 import { RefusalMemo } from "./issue/refusal-memo.js";
@@ -25,8 +25,10 @@ export type Deps = {
   redis: ScriptedRedis;
   /** The issue script's own connection on a single Redis (src/redis/script-pipe.ts); absent on a cluster. */
   issuePipe: ScriptPipe | undefined;
-  /** Connection for bulk work: pool loads, the persister, whole-stream reads. */
+  /** Connection for bulk work: pool loads, the persister's rarer reads, whole-stream reads. */
   bulkRedis: ScriptedRedis;
+  /** The persister's own connection on a single Redis, when it runs (PERSISTER on or only; src/persist/persister.ts). */
+  persisterPipe: ScriptPipe | undefined;
   keys: RedisKeys;
   codes: CodeGenerator;
   loader: PoolLoader;
@@ -70,24 +72,18 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES?.split(",") };
   const redis = registerScripts(createRedis(redisTarget, "issue", config.REDIS_COMMAND_TIMEOUT_MS));
   const bulkRedis = registerScripts(createRedis(redisTarget, "bulk", config.REDIS_COMMAND_TIMEOUT_MS));
-  // The issue script's own connection, on a single Redis (a cluster keeps it on ioredis, which routes by slot).
-  const pipeTarget = config.REDIS_CLUSTER_NODES ? undefined : scriptPipeTarget(config.REDIS_URL);
-  const issuePipe =
-    pipeTarget &&
-    new ScriptPipe({
-      ...pipeTarget,
-      connectionName: "coupons-issue-pipe",
-      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-      lua: readFileSync(ISSUE_SCRIPT_FILE, "utf8"),
-    });
-  for (const r of redisConnections({ redis, bulkRedis, issuePipe })) r.on("error", (err: unknown) => logger.debug({ err }, "Redis connection error"));
+  const issuePipe = scriptPipeFor(config, "coupons-issue-pipe", ISSUE_SCRIPT_FILE);
+  const persisterPipe = config.PERSISTER === "off" ? undefined : scriptPipeFor(config, "coupons-persister-pipe", ACK_ISSUES_SCRIPT_FILE);
+  for (const r of redisConnections({ redis, bulkRedis, issuePipe, persisterPipe })) {
+    r.on("error", (err: unknown) => logger.debug({ err }, "Redis connection error"));
+  }
   try {
-    await Promise.all([redis.connect(), bulkRedis.connect(), issuePipe?.connect()]);
+    await Promise.all([redis.connect(), bulkRedis.connect(), issuePipe?.connect(), persisterPipe?.connect()]);
     if (issuePipe) runIssueScriptsThrough(redis, issuePipe);
   } catch (err) {
     redis.disconnect();
     bulkRedis.disconnect();
-    await issuePipe?.quit();
+    await Promise.all([issuePipe?.quit(), persisterPipe?.quit()]);
     await mysqlPool.end();
     throw new StartupError(
       `Redis is not reachable at ${config.REDIS_CLUSTER_NODES ? `cluster ${config.REDIS_CLUSTER_NODES}` : where(config.REDIS_URL)} (${(err as Error).message}).\n` +
@@ -113,18 +109,38 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const redisClock = new RedisClock(redis);
   redisClock.start();
   const refusals = new RefusalMemo(bulkRedis, keys, redisClock, logger);
-  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, issuePipe, keys, codes, loader, redisClock, refusals, shards: new KnownShards() };
+  const shards = new KnownShards();
+  return { config, rateLimits, logger, mysqlPool, db, redis, bulkRedis, issuePipe, persisterPipe, keys, codes, loader, redisClock, refusals, shards };
 }
 
-/** Every Redis connection of a process: whose errors are counted and which /readyz pings. */
-export function redisConnections(deps: Pick<Deps, "redis" | "bulkRedis" | "issuePipe">): Array<ScriptedRedis | ScriptPipe> {
+/**
+ * A connection of its own running `luaFile` (src/redis/script-pipe.ts), not yet connected, on a
+ * single Redis; undefined on a cluster (ioredis routes by slot) or a URL it cannot take (TLS):
+ * that path then stays on ioredis.
+ */
+function scriptPipeFor(config: Config, connectionName: string, luaFile: URL): ScriptPipe | undefined {
+  const target = config.REDIS_CLUSTER_NODES ? undefined : scriptPipeTarget(config.REDIS_URL);
+  if (!target) return undefined;
+  return new ScriptPipe({ ...target, connectionName, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, lua: readFileSync(luaFile, "utf8") });
+}
+
+type Connections = Pick<Deps, "redis" | "bulkRedis" | "issuePipe" | "persisterPipe">;
+
+/** Every Redis connection a request may use: /readyz pings them all. */
+export function requestRedisConnections(deps: Omit<Connections, "persisterPipe">): Array<ScriptedRedis | ScriptPipe> {
   return deps.issuePipe ? [deps.redis, deps.bulkRedis, deps.issuePipe] : [deps.redis, deps.bulkRedis];
+}
+
+/** Every Redis connection of the process, the persister's too: their errors are counted. */
+export function redisConnections(deps: Connections): Array<ScriptedRedis | ScriptPipe> {
+  const all = requestRedisConnections(deps);
+  return deps.persisterPipe ? [...all, deps.persisterPipe] : all;
 }
 
 /** Waits for pool loads in progress, then closes every connection. */
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.redisClock.stop();
   await deps.loader.idle();
-  await Promise.allSettled([deps.redis.quit(), deps.bulkRedis.quit(), deps.issuePipe?.quit()]);
+  await Promise.allSettled([deps.redis.quit(), deps.bulkRedis.quit(), deps.issuePipe?.quit(), deps.persisterPipe?.quit()]);
   await deps.mysqlPool.end();
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
-import { closeDeps, createDeps, redisConnections, StartupError, type Deps } from "./deps.js";
+import { closeDeps, createDeps, requestRedisConnections, StartupError, type Deps } from "./deps.js";
 import { createConsoleFeed } from "./console/campaign-figures.js";
 import { IssueBudget } from "./campaigns/issue-budget.js";
 import { LoadRecovery } from "./campaigns/resume-loads.js";
@@ -73,7 +73,7 @@ export async function startService(
   const metrics = new Metrics();
   const readiness = new Readiness({
     mysqlPool: deps.mysqlPool,
-    redis: redisConnections(deps),
+    redis: requestRedisConnections(deps),
     settings: settings.report,
     deployment: { id: deploymentId, check: deploymentCheck(deps.bulkRedis, config.REDIS_KEY_PREFIX, deploymentId) },
   });
@@ -87,7 +87,7 @@ export async function startService(
     config.PERSISTER === "off"
       ? undefined
       : new MeteredPersister(
-          { db: deps.db, redis: deps.bulkRedis, keys: deps.keys, logger },
+          { db: deps.db, redis: deps.bulkRedis, pipe: deps.persisterPipe, keys: deps.keys, logger },
           { claimIdleMs: config.PERSISTER_CLAIM_IDLE_MS, ...persisterOptions },
           metrics,
         );

@@ -37,11 +37,13 @@ const CONNECT_TIMEOUT_MS = 2000;
 const COMPACT_AFTER = 4096;
 
 /**
- * The IssueCoupon hot path's own Redis connection: it runs one Lua script by EVALSHA, the calls
- * of one event-loop turn written together, the replies read with a RESP reader of its own
- * (./resp-reader.ts). ioredis spends ~50 µs of CPU per call when calls arrive a few at a time (a
- * Command, a Pipeline, a timer and several promises each; the benchmark's open loop), this about a
- * tenth of it (docs/benchmarks.md). Everything else keeps using ioredis.
+ * A Redis connection of its own for one hot path (IssueCoupon's; the persister's): it runs one Lua
+ * script by EVALSHA, and the few plain commands that path needs, the calls of one event-loop turn
+ * written together, the replies read with a RESP reader of its own (./resp-reader.ts). ioredis
+ * spends ~50 µs of CPU per call when calls arrive a few at a time (a Command, a Pipeline, a timer
+ * and several promises each; the benchmark's open loop), this about a tenth of it
+ * (docs/benchmarks.md); and ioredis decodes a reply into Buffers and then into strings, twice the
+ * work for the persister's batches of stream entries. Everything else keeps using ioredis.
  *
  * The same promises as the ioredis connections (./client.ts requestPathOptions), kept by
  * construction: nothing is queued while disconnected (a call then fails at once); a call in flight
@@ -135,7 +137,12 @@ export class ScriptPipe extends EventEmitter {
 
   /** PING through the same line, behind the calls in flight: /readyz asks whether the issue path answers. */
   ping(): Promise<unknown> {
-    return this.call(encode(["PING"]), undefined, undefined);
+    return this.command(["PING"]);
+  }
+
+  /** Any other command, with the same promises as the script's calls; its decoded reply. */
+  command(parts: readonly string[]): Promise<Reply> {
+    return this.call(encode(parts), undefined, undefined) as Promise<Reply>;
   }
 
   /** Waits for the calls in flight, then closes; no reconnect. */

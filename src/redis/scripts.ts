@@ -12,6 +12,8 @@ type ScriptDef = { name: string; numberOfKeys?: number; file: URL };
 
 export const ISSUE_SCRIPT_FILE = new URL("../issue/issue-coupon.lua", import.meta.url);
 
+export const ACK_ISSUES_SCRIPT_FILE = new URL("../persist/ack-issues.lua", import.meta.url);
+
 const SCRIPTS: readonly ScriptDef[] = [
   // One script, two arities: without rate limits IssueCoupon sends only the four campaign keys.
   { name: "issueCoupon", numberOfKeys: 4, file: ISSUE_SCRIPT_FILE },
@@ -25,6 +27,7 @@ const SCRIPTS: readonly ScriptDef[] = [
   { name: "pushCodes", numberOfKeys: 2, file: new URL("../campaigns/push-codes.lua", import.meta.url) },
   { name: "finishFill", numberOfKeys: 1, file: new URL("../campaigns/finish-fill.lua", import.meta.url) },
   { name: "raiseBudget", numberOfKeys: 1, file: new URL("../campaigns/raise-budget.lua", import.meta.url) },
+  { name: "ackIssues", numberOfKeys: 1, file: ACK_ISSUES_SCRIPT_FILE },
 ];
 
 /** Raw replies; decoded by the module that owns each script. */
@@ -61,6 +64,7 @@ export type ScriptCommands = {
   pushCodes(meta: string, pool: string, fence: number, after: number, upto: number, ...codes: string[]): Promise<number>;
   finishFill(meta: string, fence: number, mark: number, kind: string, ...fields: Array<string | number>): Promise<number>;
   raiseBudget(meta: string, allowance: number): Promise<number>;
+  ackIssues(stream: string, group: string, ...ids: string[]): Promise<number>;
 };
 
 export type ScriptedRedis = RedisClient & ScriptCommands;
