@@ -25,6 +25,20 @@ describe("RespReader", () => {
     for (let i = 0; i < wire.length; i++) reader.feed(wire.subarray(i, i + 1), (r) => got.push(r));
     expect(got).toEqual(expected);
   });
+
+  it("decodes a batch of 2,000 stream entries that arrives in chunks of every size, and the replies around it", () => {
+    const entries: Reply[] = Array.from({ length: 2000 }, (_, i) => [`1733270000000-${i}`, ["c", `가나${i}`, "u", `user-${i}`, "s", String(i + 1), "t", "1733270000000"]]);
+    const batch: Reply = [["pp:cp:{1}:stream", entries]];
+    const encode = (r: Reply): string =>
+      Array.isArray(r) ? `*${r.length}\r\n${r.map(encode).join("")}` : `$${Buffer.byteLength(String(r))}\r\n${String(r)}\r\n`;
+    const big = Buffer.concat([Buffer.from(":1\r\n"), Buffer.from(encode(batch)), wire]);
+    for (const size of [1, 7, 1000, 65536]) {
+      const got: Reply[] = [];
+      const reader = new RespReader();
+      for (let i = 0; i < big.length; i += size) reader.feed(big.subarray(i, i + size), (r) => got.push(r));
+      expect(got).toEqual([1, batch, ...expected]);
+    }
+  });
 });
 
 describe("scriptPipeTarget", () => {
