@@ -4,7 +4,7 @@ import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
 import { retryOnDeadlock } from "../db/deadlock.js";
 import { isLocalInfileRefusal, loadRows, refusesLocalInfile } from "../db/load-data.js";
-import { campaigns, couponIssues, coupons } from "../db/schema.js";
+import { campaignRedemptions, campaigns, couponIssues, coupons } from "../db/schema.js";
 
 /** MySQL access for campaigns and their codes. Every query of the campaigns module lives here. */
 
@@ -44,6 +44,8 @@ export async function insertCampaign(
       .insert(campaigns)
       .values({ ...c, codeOffset, status: "loading", loaded: 0, loadOwner: loadToken, loadHeartbeat: sql`NOW(3)`, loadFence: 1 });
     const id = Number((res as ResultSetHeader).insertId);
+    // Its redeemed count exists from the start, so a redemption only ever updates it.
+    await tx.insert(campaignRedemptions).values({ campaignId: id, redeemed: 0 });
     return {
       id,
       ...c,
@@ -203,11 +205,12 @@ export async function countVoided(db: Db, campaignId: number): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/** Codes of the campaign redeemed so far: its counter, kept by `redeemIssuedCode`. */
 export async function countRedeemed(db: Db, campaignId: number): Promise<number> {
   const rows = await db
-    .select({ n: count() })
-    .from(couponIssues)
-    .where(and(eq(couponIssues.campaignId, campaignId), isNotNull(couponIssues.redeemedAt)));
+    .select({ n: campaignRedemptions.redeemed })
+    .from(campaignRedemptions)
+    .where(eq(campaignRedemptions.campaignId, campaignId));
   return rows[0]?.n ?? 0;
 }
 
@@ -251,21 +254,33 @@ export async function findIssuedCode(db: Db, code: string): Promise<IssuedCodeRo
 /**
  * The redemption itself: one conditional UPDATE. InnoDB locks the row, so of concurrent calls
  * exactly one sees `redeemed_at IS NULL` and changes it; the others change nothing. The owner
- * condition is part of the statement so a check-then-act gap cannot let a stranger in.
- * Returns true when this call redeemed the code.
+ * condition is part of the statement so a check-then-act gap cannot let a stranger in. The
+ * campaign's redeemed count rises in the same transaction, so it never disagrees with the owner
+ * records. Returns true when this call redeemed the code.
  */
-export async function redeemIssuedCode(db: Db, code: string, userId: string, at: Date): Promise<boolean> {
-  const [res] = await db
-    .update(couponIssues)
-    .set({ redeemedAt: at, redeemedBy: userId === "" ? null : userId })
-    .where(
-      and(
-        eq(couponIssues.code, code),
-        isNull(couponIssues.redeemedAt),
-        sql`(${couponIssues.userId} IS NULL OR ${couponIssues.userId} = ${userId})`,
-      ),
-    );
-  return (res as ResultSetHeader).affectedRows === 1;
+export async function redeemIssuedCode(db: Db, campaignId: number, code: string, userId: string, at: Date): Promise<boolean> {
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      const [res] = await tx
+        .update(couponIssues)
+        .set({ redeemedAt: at, redeemedBy: userId === "" ? null : userId })
+        .where(
+          and(
+            eq(couponIssues.code, code),
+            isNull(couponIssues.redeemedAt),
+            sql`(${couponIssues.userId} IS NULL OR ${couponIssues.userId} = ${userId})`,
+          ),
+        );
+      if ((res as ResultSetHeader).affectedRows !== 1) return false;
+      // The row exists from the campaign's creation (or migration 0009); the upsert covers a
+      // campaign an older build created while this one was being rolled out.
+      await tx
+        .insert(campaignRedemptions)
+        .values({ campaignId, redeemed: 1 })
+        .onDuplicateKeyUpdate({ set: { redeemed: sql`${campaignRedemptions.redeemed} + 1` } });
+      return true;
+    }),
+  );
 }
 
 /** Owner records of the first `maxSequence` issues, leaving out the sequences in `except`. */
@@ -287,6 +302,8 @@ export type CampaignBooks = {
   generated: number;
   persisted: number;
   redeemed: number;
+  /** The campaign's redeemed count as GetCampaign reports it (`campaign_redemptions`), read in the same statement. */
+  redeemedCount: number;
   voided: number;
   /** Owner records whose code is not one of this campaign's generated codes. */
   foreignCodes: number;
@@ -303,13 +320,14 @@ export async function readCampaignBooks(db: Db, campaignId: number): Promise<Cam
        (SELECT COUNT(*) FROM coupons WHERE campaign_id = ? AND voided_at IS NOT NULL) AS voided,
        (SELECT COUNT(*) FROM coupon_issues WHERE campaign_id = ?) AS persisted,
        (SELECT COUNT(*) FROM coupon_issues WHERE campaign_id = ? AND redeemed_at IS NOT NULL) AS redeemed,
+       (SELECT COALESCE(MAX(redeemed), 0) FROM campaign_redemptions WHERE campaign_id = ?) AS redeemedCount,
        (SELECT COUNT(*) FROM coupon_issues i LEFT JOIN coupons c ON c.code = i.code AND c.campaign_id = i.campaign_id
           WHERE i.campaign_id = ? AND c.code IS NULL) AS foreignCodes,
        (SELECT COUNT(*) FROM coupon_issues i JOIN coupons c ON c.code = i.code
           WHERE i.campaign_id = ? AND c.voided_at IS NOT NULL) AS voidedButIssued,
        (SELECT COUNT(*) FROM (SELECT code FROM coupon_issues WHERE campaign_id = ?
           GROUP BY code HAVING COUNT(DISTINCT COALESCE(user_id, '')) > 1 OR COUNT(*) > 1) d) AS codesWithTwoOwners`,
-    Array(7).fill(campaignId),
+    Array(8).fill(campaignId),
   );
   const r = (rows as Array<Record<keyof CampaignBooks, number | string>>)[0]!;
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])) as CampaignBooks;

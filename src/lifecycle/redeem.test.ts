@@ -82,6 +82,19 @@ describe("RedeemCoupon", () => {
       [persisted, "bob", "bob"],
       [fresh, "bob2", "bob2"],
     ]);
+    expect((await s.json.getCampaign({ campaignId, omitCodes: true })).campaign).toMatchObject({ redeemed: 2n });
+  });
+
+  it("counts each of 40 codes of one campaign redeemed at once exactly once, and VerifyCampaign agrees", async () => {
+    const campaignId = await createCampaign(s.json, { total: 40 });
+    const issued = await Promise.all(Array.from({ length: 40 }, (_, i) => s.json.issueCoupon({ campaignId, userId: `many${i}` })));
+    await persistAll(campaignId);
+    // Twice each, all at once: one call per code wins, and only that one is counted.
+    const calls = issued.flatMap((r, i) => [0, 1].map(() => s.json.redeemCoupon({ code: r.couponCode, userId: `many${i}` })));
+    const results = await Promise.allSettled(calls);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(40);
+    expect((await s.json.getCampaign({ campaignId, omitCodes: true })).campaign).toMatchObject({ issued: 40n, redeemed: 40n });
+    expect(await s.json.verifyCampaign({ campaignId })).toMatchObject({ redeemed: 40n, problems: [], ok: true });
   });
 
   it("redeems a code issued a moment ago, and the persister's later write keeps the redemption", async () => {

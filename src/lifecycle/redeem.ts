@@ -41,7 +41,7 @@ export async function redeemCoupon(deps: LifecycleDeps, rawCode: string, rawUser
   if (issue.redeemedAt) throw alreadyRedeemed(code, issue.redeemedAt);
 
   const at = new Date();
-  if (await withMysql("the coupon was not redeemed", () => redeemIssuedCode(deps.db, code, userId, at))) {
+  if (await withMysql("the coupon was not redeemed", () => redeemIssuedCode(deps.db, issue.campaignId, code, userId, at))) {
     return { campaignId: issue.campaignId, sequence: issue.sequence, redeemedAt: at };
   }
   // Another call redeemed it between the read and the UPDATE.

@@ -138,6 +138,9 @@ export async function verifyCampaign(deps: LifecycleDeps, id: number): Promise<V
   }
   const alarms = await withMysql("cannot verify the campaign", () => countIntegrityAlarms(deps.db, id));
   problems.push(...alarmProblems(alarms));
+  if (books.redeemedCount !== books.redeemed) {
+    problems.push(`the campaign's redeemed count is ${books.redeemedCount}, but ${books.redeemed} owner record(s) are redeemed`);
+  }
   if (books.foreignCodes > 0) problems.push(`${books.foreignCodes} owner record(s) name a code this campaign never generated`);
   if (books.voidedButIssued > 0) problems.push(`${books.voidedButIssued} issued code(s) are also voided`);
   if (poolReleased && row.cancelledAt && books.voided !== pooled) {
