@@ -3,7 +3,7 @@ import { and, asc, count, eq, gt, isNotNull, isNull, lte, sql, type SQL } from "
 import type { ResultSetHeader } from "mysql2";
 import type { Db } from "../db/client.js";
 import { retryOnDeadlock } from "../db/deadlock.js";
-import { isLocalInfileRefusal, loadRows, refusesLocalInfile } from "../db/load-data.js";
+import { loadRows, loadRowsOrInsert } from "../db/load-data.js";
 import { campaignRedemptions, campaigns, couponIssues, coupons } from "../db/schema.js";
 
 /** MySQL access for campaigns and their codes. Every query of the campaigns module lives here. */
@@ -81,18 +81,13 @@ export async function findCampaign(db: Db, id: number): Promise<CampaignRow | un
  * multi-row INSERT IGNORE per batch instead, the same rows with the same guarantees.
  */
 export async function insertCodes(db: Db, campaignId: number, firstSeq: number, codes: readonly string[]) {
-  const pool = db.$client;
-  let stored: number | undefined;
-  if (!refusesLocalInfile(pool)) {
-    try {
-      stored = await retryOnDeadlock(() => loadCodes(db, campaignId, firstSeq, codes));
-    } catch (err) {
-      if (!isLocalInfileRefusal(pool, err)) throw err;
-    }
-  }
   // Concurrent batches of one load touch disjoint keys, but a resumed load's duplicate checks
   // take shared locks: InnoDB may then pick a statement as deadlock victim; it is simply re-run.
-  stored ??= await retryOnDeadlock(() => insertCodeRows(db, campaignId, firstSeq, codes));
+  const stored = await loadRowsOrInsert(
+    db.$client,
+    () => retryOnDeadlock(() => loadCodes(db, campaignId, firstSeq, codes)),
+    () => retryOnDeadlock(() => insertCodeRows(db, campaignId, firstSeq, codes)),
+  );
   if (stored === codes.length) return;
   const lastSeq = firstSeq + codes.length - 1;
   const [found] = await db

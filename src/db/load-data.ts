@@ -7,8 +7,8 @@ import type { Pool, PoolConnection } from "mysql2/promise";
  * infileStreamFactory; no file is read). MariaDB reads each field straight into its column instead
  * of parsing a multi-row INSERT as SQL: about a third less of its CPU per row for codes
  * (docs/benchmarks-creation.md) and for owners (docs/profile.md). A server with `local_infile` off
- * (MySQL 8's default) refuses it; callers then write the same rows with a multi-row INSERT IGNORE,
- * with the same guarantees, and `refusesLocalInfile` remembers it for that pool.
+ * (MySQL 8's default) refuses it; `loadRowsOrInsert` then writes the same rows with a multi-row
+ * INSERT IGNORE, with the same guarantees, and remembers the refusal for that pool.
  */
 
 /**
@@ -19,16 +19,22 @@ const LOCAL_INFILE_REFUSED = new Set([3948, 4166, 1148]);
 /** Pools whose server refused LOAD DATA LOCAL once. */
 const refusingPools = new WeakSet<object>();
 
-/** True once `pool`'s server has refused LOAD DATA LOCAL: use multi-row INSERTs. */
-export function refusesLocalInfile(pool: Pool): boolean {
-  return refusingPools.has(pool);
-}
-
-/** True for the server's refusal of LOAD DATA LOCAL, which it then also records for `pool`. */
-export function isLocalInfileRefusal(pool: Pool, err: unknown): boolean {
-  if (!LOCAL_INFILE_REFUSED.has((err as { errno?: number } | null)?.errno ?? 0)) return false;
-  refusingPools.add(pool);
-  return true;
+/**
+ * Rows stored by `load` (a LOAD DATA LOCAL through `loadRows`), or by `insert` (the same rows as a
+ * multi-row INSERT IGNORE) once `pool`'s server has refused LOAD DATA LOCAL: its refusal is
+ * remembered, so that pool goes straight to `insert` from then on. A refused statement failed
+ * alone: a transaction it ran in, and that transaction's locks, go on.
+ */
+export async function loadRowsOrInsert(pool: Pool, load: () => Promise<number>, insert: () => Promise<number>): Promise<number> {
+  if (!refusingPools.has(pool)) {
+    try {
+      return await load();
+    } catch (err) {
+      if (!LOCAL_INFILE_REFUSED.has((err as { errno?: number } | null)?.errno ?? 0)) throw err;
+      refusingPools.add(pool);
+    }
+  }
+  return insert();
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type { Db } from "../db/client.js";
 import { retryOnDeadlock } from "../db/deadlock.js";
-import { isLocalInfileRefusal, loadRows, refusesLocalInfile, tsvField, TSV_NULL } from "../db/load-data.js";
+import { loadRows, loadRowsOrInsert, tsvField, TSV_NULL } from "../db/load-data.js";
 import type { IssueEvent } from "./stream-entry.js";
 
 /** `code_reused`: the code is owned under another sequence; `sequence_reused`: the sequence holds another code or user. */
@@ -104,21 +104,19 @@ async function writeBatch(pool: Pool, conn: PoolConnection, campaignId: number, 
 const ISSUE_COLUMNS = "coupon_issues CHARACTER SET utf8mb4 (campaign_id, sequence, code, user_id, issued_at)";
 
 /** Writes the batch's owners, skipping rows whose key is taken; rows inserted. */
-async function insertIssues(pool: Pool, conn: PoolConnection, campaignId: number, events: readonly IssueEvent[]): Promise<number> {
-  if (!refusesLocalInfile(pool)) {
-    try {
-      return await loadRows(conn, ISSUE_COLUMNS, [issueRows(campaignId, events)]);
-    } catch (err) {
-      // Only this statement failed: the transaction and its shared lock go on.
-      if (!isLocalInfileRefusal(pool, err)) throw err;
-    }
-  }
-  const rows = events.map((e) => [campaignId, e.sequence, e.code, e.userId === "" ? null : e.userId, new Date(e.issuedAtMs)]);
-  const [res] = await conn.query<ResultSetHeader>(
-    "INSERT IGNORE INTO coupon_issues (campaign_id, sequence, code, user_id, issued_at) VALUES ?",
-    [rows],
+function insertIssues(pool: Pool, conn: PoolConnection, campaignId: number, events: readonly IssueEvent[]): Promise<number> {
+  return loadRowsOrInsert(
+    pool,
+    () => loadRows(conn, ISSUE_COLUMNS, [issueRows(campaignId, events)]),
+    async () => {
+      const rows = events.map((e) => [campaignId, e.sequence, e.code, e.userId === "" ? null : e.userId, new Date(e.issuedAtMs)]);
+      const [res] = await conn.query<ResultSetHeader>(
+        "INSERT IGNORE INTO coupon_issues (campaign_id, sequence, code, user_id, issued_at) VALUES ?",
+        [rows],
+      );
+      return res.affectedRows;
+    },
   );
-  return res.affectedRows;
 }
 
 /** The batch as LOAD DATA rows (one piece: a batch of 2,000 is ~150 KB, within max_allowed_packet); issued_at in UTC, as mysql2 writes Dates. */
