@@ -42,6 +42,14 @@ export type CampaignView = {
   shards: number;
 };
 
+/** A campaign with every code issued so far (readCampaignWithCodes). */
+export type CampaignListing = {
+  view: CampaignView;
+  codes: string[];
+  /** Which codes these are: a later read with the same key would list the same ones. */
+  codesKey: string;
+};
+
 export type SnapshotDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys };
 
 type RedisSnapshot = {
@@ -221,7 +229,7 @@ export async function readCampaignWithCodes(
   deps: SnapshotDeps,
   id: number,
   maxCodes: number,
-): Promise<{ view: CampaignView; codes: string[] }> {
+): Promise<CampaignListing> {
   const row = await requireCampaign(deps.db, id);
   const live = await readRedisSnapshot(deps, row);
   if (!live.present) {
@@ -232,7 +240,7 @@ export async function readCampaignWithCodes(
       Promise.all([listCodes(deps.db, id), countRedeemed(deps.db, id)]),
     );
     const codes = persisted.map((r) => r.code);
-    return { view: viewFromMysql(row, codes.length, redeemed), codes };
+    return { view: viewFromMysql(row, codes.length, redeemed), codes, codesKey: mysqlCodesKey(row, codes.length) };
   }
   // Quarantined codes are counted as issued but have no owner: they are never listed.
   const listed = Math.max(0, live.issued - row.quarantined);
@@ -243,7 +251,7 @@ export async function readCampaignWithCodes(
   const codes = mergeCodes(persisted, live.unpersisted, live.maxSequence, live.counted);
   // With sub-pools MySQL's rows up to maxSequence may include issues made after the Redis read.
   const persistedCount = row.shards === 1 ? persisted.length : persisted.filter((r) => live.counted(r.sequence)).length;
-  return { view: viewFromRedis(row, live, persistedCount, redeemed), codes };
+  return { view: viewFromRedis(row, live, persistedCount, redeemed), codes, codesKey: liveCodesKey(row, live) };
 }
 
 /** Sequence and code of each owner in MySQL, in issue order: no user ids or dates, kept small. */
@@ -264,12 +272,34 @@ function listCodes(db: Db, id: number, maxSequence?: number): Promise<Array<{ se
  * with. Counts come from MySQL's indexes, so the cost does not grow with the issued codes read.
  */
 export async function readCampaignView(deps: SnapshotDeps, id: number): Promise<CampaignView> {
+  return (await readCampaignCounts(deps, id)).view;
+}
+
+/** The campaign's counts and state, with the key of the codes a listing read now would hold. */
+export async function readCampaignCounts(deps: SnapshotDeps, id: number): Promise<{ view: CampaignView; codesKey: string }> {
   const row = await requireCampaign(deps.db, id);
   const live = await readRedisSnapshot(deps, row, false);
   const [persisted, redeemed] = await withMysql("cannot read the campaign", () =>
     Promise.all([countPersisted(deps.db, row, live), countRedeemed(deps.db, id)]),
   );
-  return live.present ? viewFromRedis(row, live, persisted, redeemed) : viewFromMysql(row, persisted, redeemed);
+  return live.present
+    ? { view: viewFromRedis(row, live, persisted, redeemed), codesKey: liveCodesKey(row, live) }
+    : { view: viewFromMysql(row, persisted, redeemed), codesKey: mysqlCodesKey(row, persisted) };
+}
+
+/*
+ * A codes key names which issued codes a listing holds: two reads with the same key list the same
+ * codes in the same order. Issued codes are never taken back, the code of a sequence never
+ * changes, and an owner record is never deleted, so the listing is fixed by which issues are
+ * counted (each sub-pool's `issued`, or the owners in MySQL when Redis holds nothing live) and by
+ * the quarantine it leaves out.
+ */
+function liveCodesKey(row: CampaignRow, live: RedisSnapshot): string {
+  return `redis ${live.issuedBySubPool.join(",")} quarantined ${row.quarantined}`;
+}
+
+function mysqlCodesKey(row: CampaignRow, owners: number): string {
+  return `mysql ${owners} quarantined ${row.quarantined}`;
 }
 
 /** Owners in MySQL of the issues `live` counted; every owner when Redis holds nothing live. */

@@ -10,14 +10,13 @@ import {
   GetCampaignResponseSchema,
 } from "../gen/couponpb/coupon_pb.js";
 import { CampaignReader } from "./get-campaign.js";
-import { Persister } from "../persist/persister.js";
 import {
   couponClient,
   createLoadedCampaign,
   startTestService,
   stopTestService,
   testNamespace,
-  waitForPersisted,
+  persistWithAPersister,
   type TestService,
 } from "../testing/harness.js";
 
@@ -59,13 +58,7 @@ describe("GetCampaign", () => {
       state: CampaignState.OPEN,
     });
 
-    const persister = new Persister({ db: s.deps.db, redis: s.deps.bulkRedis, keys: s.deps.keys, logger: s.deps.logger });
-    persister.start();
-    try {
-      await waitForPersisted(s.json, campaignId);
-    } finally {
-      await persister.stop();
-    }
+    await persistWithAPersister(s, campaignId);
     const after = await s.binary.getCampaign({ campaignId });
     expect(after.couponCodes).toEqual(before.couponCodes);
     expect(after.campaign).toMatchObject({ issued: 300n, remaining: 200n, persisted: 300n });
@@ -96,10 +89,7 @@ describe("GetCampaign", () => {
   it("is answered from MySQL by an instance whose Redis is empty", async () => {
     const { campaignId } = await createLoadedCampaign(s.json, { total: 40 });
     const issued = await burst(campaignId, 30);
-    const persister = new Persister({ db: s.deps.db, redis: s.deps.bulkRedis, keys: s.deps.keys, logger: s.deps.logger });
-    persister.start();
-    await waitForPersisted(s.json, campaignId);
-    await persister.stop();
+    await persistWithAPersister(s, campaignId);
 
     // Same MySQL database, but Redis database 9 of the same server: empty for this namespace.
     const other = await startTestService({ REDIS_URL: "redis://127.0.0.1:6379/9", PERSISTER: "off" }, {}, ns);
@@ -136,6 +126,44 @@ describe("GetCampaign under concurrent readers", () => {
       expect(codes.slice(0, before.length)).toEqual(before);
     }
     expect(reader.snapshotsTaken).toBeLessThan(reads.length);
+  });
+});
+
+describe("GetCampaign's kept listings", () => {
+  it("answers a large campaign from one listing while its codes stay the same, with fresh counts, and lists the next issue at once", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 60, name: "kept listing" });
+    const id = Number(campaignId);
+    const issued = await burst(campaignId, 30);
+    const reader = new CampaignReader(s.deps, { maxCodes: 1000, keepMinCodes: 20 });
+
+    const first = await reader.read(id, true);
+    expect(new Set(first.codes)).toEqual(new Set(issued));
+    const again = await reader.read(id, true);
+    expect(again.codes).toEqual(first.codes);
+    expect({ taken: reader.snapshotsTaken, reused: reader.listingsReused }).toEqual({ taken: 1, reused: 1 });
+
+    // The owners reach MySQL: the counts change, the codes do not, and the answer says so.
+    await persistWithAPersister(s, campaignId);
+    const persisted = await reader.read(id, true);
+    expect(persisted.view).toMatchObject({ issued: 30, persisted: 30, remaining: 30 });
+    expect(persisted.codes).toEqual(first.codes);
+    expect(reader.snapshotsTaken).toBe(1);
+
+    // One more issue: the next call lists it.
+    const next = (await s.json.issueCoupon({ campaignId, userId: "after-the-listing" })).couponCode;
+    const after = await reader.read(id, true);
+    expect(after.codes).toEqual([...first.codes!, next]);
+    expect(after.view).toMatchObject({ issued: 31, remaining: 29 });
+    expect(reader.snapshotsTaken).toBe(2);
+  });
+
+  it("does not keep a listing below the size worth keeping", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 20 });
+    await burst(campaignId, 5);
+    const reader = new CampaignReader(s.deps, { maxCodes: 1000, keepMinCodes: 20 });
+    await reader.read(Number(campaignId), true);
+    await reader.read(Number(campaignId), true);
+    expect({ taken: reader.snapshotsTaken, reused: reader.listingsReused }).toEqual({ taken: 2, reused: 0 });
   });
 });
 

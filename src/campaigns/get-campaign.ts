@@ -1,5 +1,13 @@
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { readCampaignView, readCampaignWithCodes, type CampaignView, type SnapshotDeps } from "./campaign-snapshot.js";
+import {
+  readCampaignCounts,
+  readCampaignView,
+  readCampaignWithCodes,
+  type CampaignListing,
+  type CampaignView,
+  type SnapshotDeps,
+} from "./campaign-snapshot.js";
+import { SharedReads } from "./shared-reads.js";
 
 export type CampaignAnswer = {
   view: CampaignView;
@@ -11,7 +19,7 @@ export type CampaignReaderOptions = {
   /** Most codes one answer lists (GET_CAMPAIGN_MAX_CODES); more is refused, naming ListIssuedCoupons. */
   maxCodes: number;
   /**
-   * Snapshots with codes built at once in this process, over all campaigns: each holds up to
+   * Listings with codes built at once in this process, over all campaigns: each holds up to
    * `maxCodes` codes in memory while it is read and answered, so this bounds that memory.
    */
   maxConcurrentBuilds?: number;
@@ -20,33 +28,48 @@ export type CampaignReaderOptions = {
    * encoded and written, several times that in transient buffers. Callers beyond wait their turn.
    */
   maxConcurrentAnswers?: number;
+  /**
+   * Listings with at least this many codes are kept for reuse (default 10,000): below it a fresh
+   * listing costs about what checking a kept one does.
+   */
+  keepMinCodes?: number;
 };
 
 /** Longest one caller keeps its answer slot, in ms: a client that never reads cannot hold it. */
 const ANSWER_SLOT_MAX_MS = 5_000;
 
-type Build = { promise: Promise<{ view: CampaignView; codes: string[] }> };
-type Share = { running: Build; queued: Build | undefined };
+/** Campaigns whose listing one process keeps; the least recently built goes first. */
+const KEEP_MAX_CAMPAIGNS = 2;
+/** A kept listing not reused for this long is dropped (at the next read with codes). */
+const KEEP_IDLE_MS = 60_000;
+
+type KeptListing = CampaignListing & { usedAt: number };
 
 /**
  * GetCampaign's reads. Counts alone (`withCodes: false`) are read per call: they cost a few
- * indexed queries whatever the campaign's size. A read with codes is shared: concurrent calls for
- * one campaign get one snapshot, and a call only ever joins a snapshot that began after it
- * arrived, so read-your-writes holds (an issue answered before the call is in its snapshot). A
- * call that arrives while a snapshot is being built waits for the next one, which starts when the
- * running one ends and serves every call that arrived meanwhile: at most two per campaign exist.
+ * indexed queries whatever the campaign's size. A read with codes is shared (SharedReads):
+ * concurrent calls for one campaign get one listing, read after they arrived. A large listing is
+ * also kept: a later call first reads the counts (shared the same way) and, when they show the
+ * same issued codes (the codes key), is answered with those counts and the kept codes instead of
+ * reading every code again. Many readers of a campaign that stopped issuing, or issues slowly, so
+ * cost one listing, not one per wave of calls.
  */
 export class CampaignReader {
-  /** Snapshots with codes read so far: fewer than the calls when calls shared them. */
+  /** Listings with codes read so far: fewer than the calls when calls shared or reused them. */
   snapshotsTaken = 0;
-  private readonly shares = new Map<number, Share>();
+  /** Calls answered with a kept listing after a counts read showed the same codes. */
+  listingsReused = 0;
+  private readonly listings = new SharedReads<CampaignListing>();
+  private readonly counts = new SharedReads<{ view: CampaignView; codesKey: string }>();
+  private readonly kept = new Map<number, KeptListing>();
   private readonly maxBuilds: number;
   private builds = 0;
   private readonly waitingForBuild: Array<() => void> = [];
   private readonly maxAnswers: number;
+  private readonly keepMinCodes: number;
   private answering = 0;
   private readonly waitingToAnswer: Array<() => void> = [];
-  /** Each shared snapshot's codes in protobuf binary, encoded once for all its callers. */
+  /** Each listing's codes in protobuf binary, encoded once for all its callers. */
   private readonly encoded = new WeakMap<readonly string[], Uint8Array>();
 
   constructor(
@@ -55,6 +78,7 @@ export class CampaignReader {
   ) {
     this.maxBuilds = options.maxConcurrentBuilds ?? 2;
     this.maxAnswers = options.maxConcurrentAnswers ?? 4;
+    this.keepMinCodes = options.keepMinCodes ?? 10_000;
   }
 
   /**
@@ -63,14 +87,14 @@ export class CampaignReader {
    */
   async read(id: number, withCodes: boolean, answered?: Promise<unknown>): Promise<CampaignAnswer> {
     if (!withCodes) return { view: await readCampaignView(this.deps, id), codes: undefined };
-    const snapshot = await this.join(id);
+    const listing = await this.listing(id);
     await this.answerSlot(answered);
-    return snapshot;
+    return listing;
   }
 
   /**
    * The codes as the bytes of field 2 (`repeated string coupon_codes`) of GetCampaignResponse,
-   * less the first tag byte, encoded once per snapshot: protobuf-es writes a message's unknown
+   * less the first tag byte, encoded once per listing: protobuf-es writes a message's unknown
    * fields as `tag + raw bytes`, so an answer that carries these as `$unknown` field 2 is the
    * same bytes on the wire as one listing the codes (field 1 comes first either way, field 3 is
    * false and so absent), at the cost of one copy (~3 ms for 100,000 codes) instead of encoding
@@ -88,36 +112,41 @@ export class CampaignReader {
     return bytes;
   }
 
-  private join(id: number): Promise<{ view: CampaignView; codes: string[] }> {
-    const share = this.shares.get(id);
-    if (share === undefined) {
-      const running = this.build(id, undefined);
-      this.shares.set(id, { running, queued: undefined });
-      return running.promise;
+  private async listing(id: number): Promise<{ view: CampaignView; codes: string[] }> {
+    const kept = this.keptListing(id);
+    if (kept !== undefined) {
+      // Counts read after this call arrived: the same codes key means the same codes now.
+      const now = await this.counts.join(id, () => readCampaignCounts(this.deps, id));
+      if (now.codesKey === kept.codesKey) {
+        kept.usedAt = Date.now();
+        this.listingsReused++;
+        return { view: now.view, codes: kept.codes };
+      }
     }
-    // The running snapshot began before this call arrived: wait for the next one.
-    share.queued ??= this.build(id, share.running);
-    return share.queued.promise;
-  }
-
-  /** A snapshot that starts now, or once `after` has settled (whatever its outcome). */
-  private build(id: number, after: Build | undefined): Build {
-    const read = () =>
+    const listing = await this.listings.join(id, () =>
       this.limited(() => {
         this.snapshotsTaken++;
         return readCampaignWithCodes(this.deps, id, this.options.maxCodes);
-      });
-    const build: Build = { promise: after ? after.promise.then(read, read) : read() };
-    const settle = () => {
-      const share = this.shares.get(id);
-      if (share?.running !== build) return;
-      // The queued snapshot (if any) is now the running one; later calls queue behind it.
-      if (share.queued) share.running = share.queued;
-      else this.shares.delete(id);
-      share.queued = undefined;
-    };
-    build.promise.then(settle, settle);
-    return build;
+      }),
+    );
+    if (listing.codes.length >= this.keepMinCodes) this.keep(id, listing);
+    return listing;
+  }
+
+  private keptListing(id: number): KeptListing | undefined {
+    const now = Date.now();
+    for (const [keptId, k] of this.kept) if (now - k.usedAt > KEEP_IDLE_MS) this.kept.delete(keptId);
+    return this.kept.get(id);
+  }
+
+  private keep(id: number, listing: CampaignListing): void {
+    // Re-inserted, so the Map's order is the order listings were kept in.
+    this.kept.delete(id);
+    this.kept.set(id, { ...listing, usedAt: Date.now() });
+    for (const oldest of this.kept.keys()) {
+      if (this.kept.size <= KEEP_MAX_CAMPAIGNS) break;
+      this.kept.delete(oldest);
+    }
   }
 
   private async limited<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,8 +1,7 @@
 import type { RowDataPacket } from "mysql2";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Persister } from "../persist/persister.js";
-import { startTestService, stopTestService, waitForPersisted, type TestService } from "../testing/harness.js";
+import { persistWithAPersister, startTestService, stopTestService, type TestService } from "../testing/harness.js";
 import { createCampaign, failure, usersHomedAt } from "./lifecycle-testing.js";
 
 const K = 4;
@@ -36,13 +35,7 @@ describe("RedeemCoupon on a campaign of 4 sub-pools", () => {
     expect((await failure(s.json.redeemCoupon({ code: issued.couponCode, userId: alice! }))).code).toBe(Code.AlreadyExists);
 
     // The persister's later write of the same issue keeps the redemption.
-    const persister = new Persister({ db: s.deps.db, redis: s.deps.bulkRedis, keys: s.deps.keys, logger: s.deps.logger });
-    persister.start();
-    try {
-      await waitForPersisted(s.json, campaignId);
-    } finally {
-      await persister.stop();
-    }
+    await persistWithAPersister(s, campaignId);
     expect((await s.json.getCampaign({ campaignId })).campaign).toMatchObject({ issued: 1n, persisted: 1n, redeemed: 1n });
     expect(await s.json.verifyCampaign({ campaignId })).toMatchObject({ redeemed: 1n, problems: [], ok: true });
   });

@@ -3,8 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { RowDataPacket } from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CampaignState } from "../gen/couponpb/coupon_pb.js";
-import { Persister } from "../persist/persister.js";
-import { startTestService, stopTestService, testNamespace, waitForPersisted, type TestService } from "../testing/harness.js";
+import { persistWithAPersister, startTestService, stopTestService, testNamespace, type TestService } from "../testing/harness.js";
 import { createCampaign, failure } from "./lifecycle-testing.js";
 
 // No persister in this instance: the test decides when owners reach MySQL, so it can redeem codes
@@ -18,16 +17,6 @@ afterAll(async () => {
   if (s) await stopTestService(s);
 });
 
-async function persistAll(campaignId: bigint): Promise<void> {
-  const persister = new Persister({ db: s.deps.db, redis: s.deps.bulkRedis, keys: s.deps.keys, logger: s.deps.logger });
-  persister.start();
-  try {
-    await waitForPersisted(s.json, campaignId);
-  } finally {
-    await persister.stop();
-  }
-}
-
 /** Changes one body character so the check character no longer matches. */
 function mistype(code: string): string {
   const c = code.charCodeAt(0);
@@ -38,7 +27,7 @@ describe("RedeemCoupon", () => {
   it("redeems a persisted code once, for its owner, and then says when it was used", async () => {
     const campaignId = await createCampaign(s.json, { total: 10 });
     const { couponCode } = await s.json.issueCoupon({ campaignId, userId: "alice" });
-    await persistAll(campaignId);
+    await persistWithAPersister(s, campaignId);
 
     expect(await failure(s.json.redeemCoupon({ code: couponCode, userId: "mallory" }))).toEqual({
       code: Code.PermissionDenied,
@@ -57,7 +46,7 @@ describe("RedeemCoupon", () => {
   it("lets exactly one of 50 concurrent redemptions of a code win, persisted or still on the stream", async () => {
     const campaignId = await createCampaign(s.json, { total: 10 });
     const persisted = (await s.json.issueCoupon({ campaignId, userId: "bob" })).couponCode;
-    await persistAll(campaignId);
+    await persistWithAPersister(s, campaignId);
     const fresh = (await s.json.issueCoupon({ campaignId, userId: "bob2" })).couponCode;
 
     for (const [code, userId] of [
@@ -88,7 +77,7 @@ describe("RedeemCoupon", () => {
   it("counts each of 40 codes of one campaign redeemed at once exactly once, and VerifyCampaign agrees", async () => {
     const campaignId = await createCampaign(s.json, { total: 40 });
     const issued = await Promise.all(Array.from({ length: 40 }, (_, i) => s.json.issueCoupon({ campaignId, userId: `many${i}` })));
-    await persistAll(campaignId);
+    await persistWithAPersister(s, campaignId);
     // Twice each, all at once: one call per code wins, and only that one is counted.
     const calls = issued.flatMap((r, i) => [0, 1].map(() => s.json.redeemCoupon({ code: r.couponCode, userId: `many${i}` })));
     const results = await Promise.allSettled(calls);
@@ -104,7 +93,7 @@ describe("RedeemCoupon", () => {
     const r = await s.json.redeemCoupon({ code: couponCode, userId: "carol" });
     expect(r.sequence).toBe(sequence);
 
-    await persistAll(campaignId);
+    await persistWithAPersister(s, campaignId);
     const [rows] = await s.deps.mysqlPool.query<RowDataPacket[]>(
       "SELECT user_id, redeemed_at FROM coupon_issues WHERE code = ?",
       [couponCode],

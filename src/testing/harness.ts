@@ -8,7 +8,7 @@ import mysql from "mysql2/promise";
 import { loadConfig, type Config } from "../config.js";
 import { createLogger } from "../logger.js";
 import { CampaignState, CouponService } from "../gen/couponpb/coupon_pb.js";
-import type { PersisterOptions } from "../persist/persister.js";
+import { Persister, type PersisterOptions } from "../persist/persister.js";
 import { startService, type RunningService } from "../service.js";
 
 export const TEST_MYSQL_URI = process.env.TEST_MYSQL_URI ?? "mysql://root@127.0.0.1:3306";
@@ -100,6 +100,20 @@ export async function waitForPersisted(client: Client<typeof CouponService>, cam
     },
     timeoutMs,
   );
+}
+
+/**
+ * For a service started with PERSISTER=off: runs a persister on its connections until every issued
+ * owner of the campaign is in MySQL, then stops it, so the test decides when owners reach MySQL.
+ */
+export async function persistWithAPersister(s: TestService, campaignId: bigint): Promise<void> {
+  const persister = new Persister({ db: s.deps.db, redis: s.deps.bulkRedis, keys: s.deps.keys, logger: s.deps.logger });
+  persister.start();
+  try {
+    await waitForPersisted(s.json, campaignId);
+  } finally {
+    await persister.stop();
+  }
 }
 
 /** Stops the service, then removes its database and every Redis key under its prefix. */
