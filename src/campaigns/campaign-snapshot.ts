@@ -46,8 +46,12 @@ export type CampaignView = {
 export type CampaignListing = {
   view: CampaignView;
   codes: string[];
-  /** Which codes these are: a later read with the same key would list the same ones. */
-  codesKey: string;
+  /**
+   * Which codes these are, when every one of them came from MySQL's owner records: a later
+   * counts read (readCampaignCounts) with the same key would list the same ones. Undefined while
+   * some came from the streams (issues not yet persisted).
+   */
+  codesKey: string | undefined;
 };
 
 export type SnapshotDeps = { db: Db; bulkRedis: RedisClient; keys: RedisKeys };
@@ -240,7 +244,7 @@ export async function readCampaignWithCodes(
       Promise.all([listCodes(deps.db, id), countRedeemed(deps.db, id)]),
     );
     const codes = persisted.map((r) => r.code);
-    return { view: viewFromMysql(row, codes.length, redeemed), codes, codesKey: mysqlCodesKey(row, codes.length) };
+    return { view: viewFromMysql(row, codes.length, redeemed), codes, codesKey: mysqlCodesKey(codes.length) };
   }
   // Quarantined codes are counted as issued but have no owner: they are never listed.
   const listed = Math.max(0, live.issued - row.quarantined);
@@ -251,7 +255,12 @@ export async function readCampaignWithCodes(
   const codes = mergeCodes(persisted, live.unpersisted, live.maxSequence, live.counted);
   // With sub-pools MySQL's rows up to maxSequence may include issues made after the Redis read.
   const persistedCount = row.shards === 1 ? persisted.length : persisted.filter((r) => live.counted(r.sequence)).length;
-  return { view: viewFromRedis(row, live, persistedCount, redeemed), codes, codesKey: liveCodesKey(row, live) };
+  const fromMysqlAlone = persistedCount === codes.length;
+  return {
+    view: viewFromRedis(row, live, persistedCount, redeemed),
+    codes,
+    codesKey: fromMysqlAlone ? liveCodesKey(live, persistedCount) : undefined,
+  };
 }
 
 /** Sequence and code of each owner in MySQL, in issue order: no user ids or dates, kept small. */
@@ -283,23 +292,24 @@ export async function readCampaignCounts(deps: SnapshotDeps, id: number): Promis
     Promise.all([countPersisted(deps.db, row, live), countRedeemed(deps.db, id)]),
   );
   return live.present
-    ? { view: viewFromRedis(row, live, persisted, redeemed), codesKey: liveCodesKey(row, live) }
-    : { view: viewFromMysql(row, persisted, redeemed), codesKey: mysqlCodesKey(row, persisted) };
+    ? { view: viewFromRedis(row, live, persisted, redeemed), codesKey: liveCodesKey(live, persisted) }
+    : { view: viewFromMysql(row, persisted, redeemed), codesKey: mysqlCodesKey(persisted) };
 }
 
 /*
- * A codes key names which issued codes a listing holds: two reads with the same key list the same
- * codes in the same order. Issued codes are never taken back, the code of a sequence never
- * changes, and an owner record is never deleted, so the listing is fixed by which issues are
- * counted (each sub-pool's `issued`, or the owners in MySQL when Redis holds nothing live) and by
- * the quarantine it leaves out.
+ * A codes key names the owner records a listing made of MySQL's rows alone holds: which issues
+ * are counted (each sub-pool's `issued`; every owner when Redis holds nothing live) and how many
+ * of them have an owner record. Owner records are only ever added, never deleted or changed, so
+ * two reads with the same key read the same rows, and list the same codes in the same order. (A
+ * listing with issues still on a stream has no key: an entry can leave the stream without a
+ * record, e.g. an integrity alarm, which no count shows.)
  */
-function liveCodesKey(row: CampaignRow, live: RedisSnapshot): string {
-  return `redis ${live.issuedBySubPool.join(",")} quarantined ${row.quarantined}`;
+function liveCodesKey(live: RedisSnapshot, persisted: number): string {
+  return `redis ${live.issuedBySubPool.join(",")} persisted ${persisted}`;
 }
 
-function mysqlCodesKey(row: CampaignRow, owners: number): string {
-  return `mysql ${owners} quarantined ${row.quarantined}`;
+function mysqlCodesKey(owners: number): string {
+  return `mysql ${owners}`;
 }
 
 /** Owners in MySQL of the issues `live` counted; every owner when Redis holds nothing live. */

@@ -38,7 +38,7 @@ export type CampaignReaderOptions = {
 /** Longest one caller keeps its answer slot, in ms: a client that never reads cannot hold it. */
 const ANSWER_SLOT_MAX_MS = 5_000;
 
-/** Campaigns whose listing one process keeps; the least recently built goes first. */
+/** Campaigns whose listing one process keeps; the least recently used goes first. */
 const KEEP_MAX_CAMPAIGNS = 2;
 /** A kept listing not reused for this long is dropped (at the next read with codes). */
 const KEEP_IDLE_MS = 60_000;
@@ -48,11 +48,11 @@ type KeptListing = CampaignListing & { usedAt: number };
 /**
  * GetCampaign's reads. Counts alone (`withCodes: false`) are read per call: they cost a few
  * indexed queries whatever the campaign's size. A read with codes is shared (SharedReads):
- * concurrent calls for one campaign get one listing, read after they arrived. A large listing is
- * also kept: a later call first reads the counts (shared the same way) and, when they show the
- * same issued codes (the codes key), is answered with those counts and the kept codes instead of
- * reading every code again. Many readers of a campaign that stopped issuing, or issues slowly, so
- * cost one listing, not one per wave of calls.
+ * concurrent calls for one campaign get one listing, read after they arrived. A large listing
+ * made of MySQL's owner records alone (every issue persisted) is also kept: a later call first
+ * reads the counts (shared the same way) and, when they name the same records (the codes key),
+ * is answered with those counts and the kept codes instead of reading every code again. Many
+ * readers of a campaign that stopped issuing so cost one listing, not one per wave of calls.
  */
 export class CampaignReader {
   /** Listings with codes read so far: fewer than the calls when calls shared or reused them. */
@@ -119,6 +119,9 @@ export class CampaignReader {
       const now = await this.counts.join(id, () => readCampaignCounts(this.deps, id));
       if (now.codesKey === kept.codesKey) {
         kept.usedAt = Date.now();
+        // Re-inserted: the Map's order is the order of last use, oldest first.
+        this.kept.delete(id);
+        this.kept.set(id, kept);
         this.listingsReused++;
         return { view: now.view, codes: kept.codes };
       }
@@ -129,7 +132,7 @@ export class CampaignReader {
         return readCampaignWithCodes(this.deps, id, this.options.maxCodes);
       }),
     );
-    if (listing.codes.length >= this.keepMinCodes) this.keep(id, listing);
+    if (listing.codesKey !== undefined && listing.codes.length >= this.keepMinCodes) this.keep(id, listing);
     return listing;
   }
 
@@ -140,7 +143,6 @@ export class CampaignReader {
   }
 
   private keep(id: number, listing: CampaignListing): void {
-    // Re-inserted, so the Map's order is the order listings were kept in.
     this.kept.delete(id);
     this.kept.set(id, { ...listing, usedAt: Date.now() });
     for (const oldest of this.kept.keys()) {
