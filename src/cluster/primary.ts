@@ -2,6 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { MetricsAggregator, type InstanceMetricsMessage } from "./instance-metrics.js";
 import { REPEATED_SIGNAL_MS, type StopOrder } from "../ops/shutdown.js";
+import { workerEnv } from "./worker-env.js";
 
 /** Messages a worker sends to the primary. */
 export type WorkerMessage = { type: "ready" } | InstanceMetricsMessage;
@@ -30,7 +31,7 @@ export function runPrimary(workers: number, logger: Logger, shutdownTimeoutMs: n
 
   const fork = () => {
     if (stopping) return; // a restart that was due when the stop began
-    const w = cluster.fork();
+    const w = cluster.fork(workerEnv(process.env));
     w.on("message", (m: WorkerMessage) => {
       if (m?.type === "ready") {
         everReady.add(w);
