@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { readFileSync } from "node:fs";
 import { get } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startChildService, type ChildService } from "../testing/child-service.js";
@@ -13,6 +14,7 @@ import {
   waitFor,
   waitForPersisted,
 } from "../testing/harness.js";
+import { MALLOC_MMAP_THRESHOLD_BYTES } from "./worker-env.js";
 
 // `npm start` runs one worker per core behind node:cluster; a scrape lands on whichever worker the
 // primary hands the connection to. Every scrape must still describe the whole instance.
@@ -108,5 +110,20 @@ describe("/metrics with WORKERS=2", () => {
       // Every family once: no worker's copy is appended beside another's.
       expect(families.length).toBe(new Set(families).size);
     }
+  });
+});
+
+/** The environment a running process was started with, from /proc. */
+function environOf(pid: string): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
+  return new Map(entries.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+describe("the workers of npm start", () => {
+  it("are started with glibc's malloc threshold fixed, so freed large answers leave their memory", () => {
+    const pid = String(service.process.pid);
+    const workers = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean);
+    expect(workers).toHaveLength(2);
+    for (const w of workers) expect(environOf(w).get("MALLOC_MMAP_THRESHOLD_")).toBe(String(MALLOC_MMAP_THRESHOLD_BYTES));
   });
 });
