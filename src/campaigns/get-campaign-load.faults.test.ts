@@ -234,7 +234,7 @@ describe("GetCampaign at the ceiling under 50 readers", () => {
     recordFault({
       fault: `GetCampaign at the ceiling (${CEILING.toLocaleString("en-US")} codes): ${READERS} readers × ${READS_EACH}, then above it (omit_codes, ${PAGERS} paging through ListIssuedCoupons)`,
       behaviour:
-        `One shared snapshot per campaign, kept while its codes stay the same, at most 4 answers in flight per process: RSS rose ${riseMb.toFixed(0)} MB (bound 300), ` +
+        `One shared snapshot per campaign, kept while its owners stay the same, at most 4 answers in flight per process: RSS rose ${riseMb.toFixed(0)} MB (bound 300), ` +
         `slowest IssueCoupon on another campaign ${slowestIssueMs.toFixed(0)} ms (bound 1000) over ${issues} issues, ` +
         `no unavailable; reads took ${(readMs / 1000).toFixed(1)} s`,
       calls: READERS * READS_EACH * 2 + READERS + issues,
