@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CampaignState, type IssuedCoupon } from "../gen/couponpb/coupon_pb.js";
 import { usersHomedAt } from "../testing/sub-pools.js";
+import { CampaignReader } from "./get-campaign.js";
 import { couponClient, createLoadedCampaign, startTestService, stopTestService, waitForPersisted, type TestService } from "../testing/harness.js";
 
 const K = 4;
@@ -96,5 +97,27 @@ describe("GetCampaign on a campaign of 4 sub-pools", () => {
   it("reports one sub-pool for a campaign of one pool", async () => {
     const { campaignId } = await createLoadedCampaign(s.json, { total: 10 });
     expect((await s.json.getCampaign({ campaignId })).campaign).toMatchObject({ shards: 1, issued: 0n, remaining: 10n });
+  });
+});
+
+describe("GetCampaign's kept listing on a campaign of 4 sub-pools", () => {
+  it("is reused while no sub-pool issues, and a new issue in any one of them is listed at once", async () => {
+    const { campaignId } = await createLoadedCampaign(s.json, { total: 400, shards: K, name: "kept sub-pools" });
+    const id = Number(campaignId);
+    const issued = await issueMany(campaignId, [...usersHomedAt(0, K, 30, "k0-"), ...usersHomedAt(3, K, 20, "k3-")]);
+    await waitForPersisted(s.json, campaignId);
+    const reader = new CampaignReader(s.deps, { maxCodes: 1000, keepMinCodes: 20 });
+
+    const first = await reader.read(id, true);
+    expect(first.codes).toEqual(bySequence(issued));
+    const again = await reader.read(id, true);
+    expect(again.codes).toEqual(first.codes);
+    expect({ taken: reader.snapshotsTaken, reused: reader.listingsReused }).toEqual({ taken: 1, reused: 1 });
+
+    const [next] = await issueMany(campaignId, usersHomedAt(2, K, 1, "k2-"));
+    const after = await reader.read(id, true);
+    expect(after.codes).toEqual(bySequence([...issued, next!]));
+    expect(after.view).toMatchObject({ issued: 51 });
+    expect(reader.snapshotsTaken).toBe(2);
   });
 });
