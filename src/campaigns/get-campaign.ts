@@ -133,6 +133,7 @@ export class CampaignReader {
       }),
     );
     if (listing.codesKey !== undefined && listing.codes.length >= this.keepMinCodes) this.keep(id, listing);
+    else this.kept.delete(id); // outdated by this listing, which is not worth keeping
     return listing;
   }
 
