@@ -1,9 +1,7 @@
 import cluster from "node:cluster";
 import { reportReady, runPrimary } from "./cluster/primary.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { StartupError } from "./deps.js";
 import { createLogger } from "./logger.js";
-import { startService } from "./service.js";
 import { listenForStop } from "./ops/shutdown.js";
 
 async function main(): Promise<void> {
@@ -26,6 +24,9 @@ async function main(): Promise<void> {
   // Listening from the start: under a primary, a Ctrl-C that reaches the process group while this
   // worker starts must not kill it; the primary's order to stop is taken once it serves.
   const stopOrder = listenForStop({ underPrimary: cluster.isWorker, logger, exitNow: () => process.exit(1) });
+  // Loaded here, not at the top: the primary of WORKERS > 1 only forks and aggregates metrics,
+  // and without the service's modules (drivers, protobuf, hono) it stays a small process.
+  const [{ startService }, { StartupError }] = await Promise.all([import("./service.js"), import("./deps.js")]);
   let service;
   try {
     service = await startService(config, logger);
