@@ -6,7 +6,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
 import { CouponService, GetCampaignRequestSchema, GetCampaignResponseSchema } from "../gen/couponpb/coupon_pb.js";
-import { startChildService, type ChildService } from "../testing/child-service.js";
+import { childPids, startChildService, type ChildService } from "../testing/child-service.js";
 import { IssuePool } from "../../scripts/loadtest/http/issue-pool.js";
 import { recordFault } from "../testing/fault-report.js";
 import { issueAsAClient } from "../testing/raw-issue.js";
@@ -71,9 +71,8 @@ function serviceRss(pid: number): number {
       return ""; // gone meanwhile
     }
   };
-  const children = read(`/proc/${pid}/task/${pid}/children`).split(" ").filter(Boolean);
   let kb = 0;
-  for (const p of [String(pid), ...children]) kb += Number(/VmRSS:\s+(\d+) kB/.exec(read(`/proc/${p}/status`))?.[1] ?? 0);
+  for (const p of [String(pid), ...childPids(pid)]) kb += Number(/VmRSS:\s+(\d+) kB/.exec(read(`/proc/${p}/status`))?.[1] ?? 0);
   return kb * 1024;
 }
 

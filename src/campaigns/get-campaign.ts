@@ -43,7 +43,7 @@ const KEEP_MAX_CAMPAIGNS = 2;
 /** A kept listing not reused for this long is dropped (at the next read with codes). */
 const KEEP_IDLE_MS = 60_000;
 
-type KeptListing = CampaignListing & { usedAt: number };
+type KeptListing = { codes: string[]; codesKey: string; usedAt: number };
 
 /**
  * GetCampaign's reads. Counts alone (`withCodes: false`) are read per call: they cost a few
@@ -132,7 +132,7 @@ export class CampaignReader {
         return readCampaignWithCodes(this.deps, id, this.options.maxCodes);
       }),
     );
-    if (listing.codesKey !== undefined && listing.codes.length >= this.keepMinCodes) this.keep(id, listing);
+    if (listing.codesKey !== undefined && listing.codes.length >= this.keepMinCodes) this.keep(id, listing.codes, listing.codesKey);
     else this.kept.delete(id); // outdated by this listing, which is not worth keeping
     return listing;
   }
@@ -143,9 +143,9 @@ export class CampaignReader {
     return this.kept.get(id);
   }
 
-  private keep(id: number, listing: CampaignListing): void {
+  private keep(id: number, codes: string[], codesKey: string): void {
     this.kept.delete(id);
-    this.kept.set(id, { ...listing, usedAt: Date.now() });
+    this.kept.set(id, { codes, codesKey, usedAt: Date.now() });
     for (const oldest of this.kept.keys()) {
       if (this.kept.size <= KEEP_MAX_CAMPAIGNS) break;
       this.kept.delete(oldest);

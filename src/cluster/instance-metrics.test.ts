@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { readFileSync } from "node:fs";
 import { get } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChildService, type ChildService } from "../testing/child-service.js";
+import { childPids, startChildService, type ChildService } from "../testing/child-service.js";
 import {
   couponClient,
   createLoadedCampaign,
@@ -121,8 +121,7 @@ function environOf(pid: string): Map<string, string> {
 
 describe("the workers of npm start", () => {
   it("are started with glibc's malloc threshold fixed, so freed large answers leave their memory", () => {
-    const pid = String(service.process.pid);
-    const workers = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean);
+    const workers = childPids(service.process.pid!);
     expect(workers).toHaveLength(2);
     for (const w of workers) expect(environOf(w).get("MALLOC_MMAP_THRESHOLD_")).toBe(String(MALLOC_MMAP_THRESHOLD_BYTES));
   });
